@@ -1,0 +1,89 @@
+/* config: the whole server configuration as one typed struct.
+ * Owns loading JSON (cJSON) over the built-in defaults (config/server.json, embedded at build
+ * time), strict validation with one-line errors that name file, line and key path, and printing
+ * the effective config back as JSON. It does no I/O beyond reading the one file it is given and
+ * never logs: callers print the error string. */
+#ifndef GSKEL_CONFIG_H
+#define GSKEL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_HOST_MAX 64
+#define CFG_ERR_MAX 512
+#define CFG_FILE_MAX (1u << 20) /* bytes; a bigger config file is an error */
+
+typedef enum { CFG_BACKEND_AUTO, CFG_BACKEND_IO_URING, CFG_BACKEND_EPOLL, CFG_BACKEND_IOCP } cfg_backend_t;
+typedef enum { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level_t;
+typedef enum { CFG_LOG_LOGFMT, CFG_LOG_JSON } cfg_log_format_t;
+
+typedef struct cfg {
+    struct {
+        char host[CFG_HOST_MAX];
+        uint32_t port;    /* 0..65535; 0 = any free port (tests) */
+        uint32_t backlog; /* 1..65535 */
+    } listen;
+    cfg_backend_t backend;
+    uint32_t workers; /* 0 = one per core; 0..256 */
+    struct {
+        uint32_t sndbuf; /* bytes; 0 = kernel autotuning */
+        uint32_t rcvbuf; /* bytes; 0 = kernel autotuning */
+        bool nodelay;
+    } socket;
+    struct {
+        uint32_t recv_buffer_bytes; /* one receive buffer; 512..1 MiB */
+        uint32_t max_events;        /* completions handled per loop turn; 1..65536 */
+    } io;
+    struct {
+        uint32_t max_sessions;           /* 1..16,777,215 */
+        uint32_t max_frame_bytes;        /* 4..65535 (u16 length) */
+        uint32_t send_chunk_bytes;       /* 256..1 MiB, >= max_frame_bytes */
+        uint32_t send_queue_limit_bytes; /* >= send_chunk_bytes */
+        uint32_t login_timeout_ms;       /* 0 = off */
+        uint32_t idle_timeout_ms;        /* 0 = off */
+        uint32_t close_grace_ms;         /* 1..600000 */
+    } session;
+    struct {
+        uint32_t max_packets_per_sec; /* 0 = off */
+        uint32_t max_bytes_per_sec;   /* 0 = off */
+        uint32_t max_conns_per_ip;    /* 0 = off */
+    } guard;
+    struct {
+        char host[CFG_HOST_MAX];
+        uint32_t port; /* 0 = admin endpoint off */
+    } admin;
+    struct {
+        cfg_log_level_t level;
+        cfg_log_format_t format;
+    } log;
+    struct {
+        uint32_t tick_hz; /* 1..1000 */
+    } game;
+} cfg_t;
+
+/* The built-in defaults (config/server.json as embedded). Returns 0, or -EINVAL with err set
+ * if the embedded file itself is broken (a build defect). */
+int cfg_load_defaults(cfg_t *out, char err[CFG_ERR_MAX]);
+
+/* Defaults, then the JSON text `text` (named `name` in errors) laid over them. Every key of the
+ * text must be known; objects may be partial. On error returns -EINVAL and err holds one line:
+ *   "NAME:LINE:COL: syntax error ..." or "NAME:LINE: socket.sndbuf: must be an integer >= 0". */
+int cfg_load_text(cfg_t *out, const char *name, const char *text, size_t len, char err[CFG_ERR_MAX]);
+
+/* cfg_load_text on the contents of the file at path; unreadable files are errors too
+ * ("PATH: cannot read: REASON", returning -errno; over CFG_FILE_MAX: "PATH: file too large"). */
+int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX]);
+
+/* Cross-key checks (send_chunk_bytes >= max_frame_bytes, ...) after CLI overrides are applied. */
+int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX]);
+
+/* The effective config as pretty JSON, every key present, ending in a newline; cfg_load_text
+ * reads it back to an identical struct. NULL if out of memory. Caller frees with free(). */
+char *cfg_to_json(const cfg_t *c);
+
+/* Names used in JSON, logs and metrics. */
+const char *cfg_backend_name(cfg_backend_t b);
+int cfg_backend_parse(const char *s, cfg_backend_t *out);
+
+#endif

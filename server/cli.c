@@ -1,0 +1,80 @@
+/* Command-line parsing: see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_uint(const char *flag, const char *s, unsigned long max, uint32_t *out, char err[CFG_ERR_MAX]) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = s && *s && *s != '-' ? strtoul(s, &end, 10) : 0;
+    if (!s || !*s || *s == '-' || errno || *end || v > max) {
+        snprintf(err, CFG_ERR_MAX, "%s: must be an integer in 0..%lu", flag, max);
+        return -EINVAL;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Flags that take a value, in the order they are laid over the config. */
+typedef struct overrides {
+    const char *port, *backend, *workers;
+} overrides_t;
+
+static int apply_overrides(cli_t *c, const overrides_t *o, char err[CFG_ERR_MAX]) {
+    if (o->port && parse_uint("--port", o->port, 65535, &c->cfg.listen.port, err) < 0) return -EINVAL;
+    if (o->workers && parse_uint("--workers", o->workers, 256, &c->cfg.workers, err) < 0) return -EINVAL;
+    if (o->backend && cfg_backend_parse(o->backend, &c->cfg.backend) < 0) {
+        snprintf(err, CFG_ERR_MAX, "--backend: must be one of auto, io_uring, epoll, iocp");
+        return -EINVAL;
+    }
+    return cfg_validate(&c->cfg, err);
+}
+
+int cli_parse(cli_t *c, int argc, char **argv, char err[CFG_ERR_MAX]) {
+    memset(c, 0, sizeof *c);
+    c->action = CLI_SERVE;
+    overrides_t o = { 0 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **value = NULL;
+        if (!strcmp(a, "--config")) value = &c->config_path;
+        else if (!strcmp(a, "--port")) value = &o.port;
+        else if (!strcmp(a, "--backend")) value = &o.backend;
+        else if (!strcmp(a, "--workers")) value = &o.workers;
+        else if (!strcmp(a, "--check-config")) c->action = CLI_CHECK_CONFIG;
+        else if (!strcmp(a, "--print-config")) c->action = CLI_PRINT_CONFIG;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) c->action = CLI_HELP;
+        else if (!strcmp(a, "--version")) c->action = CLI_VERSION;
+        else {
+            snprintf(err, CFG_ERR_MAX, "unknown argument '%s' (try --help)", a);
+            return -EINVAL;
+        }
+        if (value) {
+            if (i + 1 >= argc) {
+                snprintf(err, CFG_ERR_MAX, "%s needs a value", a);
+                return -EINVAL;
+            }
+            *value = argv[++i];
+        }
+    }
+    if (c->action == CLI_HELP || c->action == CLI_VERSION) return 0;
+    int rc = c->config_path ? cfg_load_file(&c->cfg, c->config_path, err) : cfg_load_defaults(&c->cfg, err);
+    if (rc < 0) return rc;
+    return apply_overrides(c, &o, err);
+}
+
+void cli_usage(FILE *out) {
+    fputs("usage: gskel-server [options]\n"
+          "  --config FILE     load FILE over the built-in defaults (config/server.json)\n"
+          "  --port N          listen port (overrides listen.port; 0 = any free port)\n"
+          "  --backend NAME    auto | io_uring | epoll | iocp (overrides backend)\n"
+          "  --workers N       worker threads, 0 = one per core (overrides workers)\n"
+          "  --check-config    validate the config and exit (0 = valid, 2 = invalid)\n"
+          "  --print-config    print the effective config as JSON and exit\n"
+          "  --version         print the version and exit\n"
+          "  --help            this text\n"
+          "Exit status: 0 after SIGINT/SIGTERM, 2 for bad usage or config, 1 for run-time failure.\n",
+          out);
+}

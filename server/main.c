@@ -1,0 +1,66 @@
+/* gskel-server: parse the command line, then serve until SIGINT or SIGTERM. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "log.h"
+#include "os.h"
+#include "server.h"
+
+_Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_ERROR == (int)LOG_ERROR, "log levels match");
+_Static_assert((int)CFG_LOG_LOGFMT == (int)LOG_FORMAT_LOGFMT && (int)CFG_LOG_JSON == (int)LOG_FORMAT_JSON, "log formats match");
+
+static server_t server;
+
+static void on_stop_signal(int signo) {
+    (void)signo;
+    server_request_stop(&server);
+}
+
+static void log_totals(void) {
+    worker_stats_t t;
+    server_stats(&server, &t);
+    log_info("stopped", "accepted=%llu frames_in=%llu frames_out=%llu send_calls=%llu bytes_in=%llu bytes_out=%llu",
+             (unsigned long long)t.accepted, (unsigned long long)t.frames_in, (unsigned long long)t.frames_out,
+             (unsigned long long)t.send_calls, (unsigned long long)t.bytes_in, (unsigned long long)t.bytes_out);
+}
+
+int main(int argc, char **argv) {
+    cli_t cli;
+    char err[CFG_ERR_MAX];
+    if (cli_parse(&cli, argc, argv, err) < 0) {
+        fprintf(stderr, "gskel-server: %s\n", err);
+        return 2;
+    }
+    switch (cli.action) {
+    case CLI_HELP:
+        cli_usage(stdout);
+        return 0;
+    case CLI_VERSION:
+        printf("gskel-server %s\n", GSKEL_VERSION);
+        return 0;
+    case CLI_CHECK_CONFIG:
+        printf("%s: ok\n", cli.config_path ? cli.config_path : "built-in defaults");
+        return 0;
+    case CLI_PRINT_CONFIG: {
+        char *json = cfg_to_json(&cli.cfg);
+        puts(json);
+        free(json);
+        return 0;
+    }
+    case CLI_SERVE:
+        break;
+    }
+    log_configure((log_level_t)cli.cfg.log.level, (log_format_t)cli.cfg.log.format, NULL);
+    if (server_start(&server, &cli.cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gskel-server: %s\n", err);
+        /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
+        return cli.cfg.backend != CFG_BACKEND_AUTO ? 2 : 1;
+    }
+    /* Installed once the workers exist, so the handler never sees a half-built server. */
+    os_on_stop_signals(on_stop_signal);
+    int status = server_wait(&server);
+    log_totals();
+    server_destroy(&server);
+    return status == 0 ? 0 : 1;
+}

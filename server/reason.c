@@ -1,0 +1,22 @@
+#include "reason.h"
+
+static const char *const names[REASON_COUNT] = {
+    [REASON_NONE] = "none",
+    [REASON_CLIENT_CLOSE] = "client_close",
+    [REASON_LOGOUT] = "logout",
+    [REASON_BAD_FRAME] = "bad_frame",
+    [REASON_BAD_OPCODE] = "bad_opcode",
+    [REASON_BAD_STATE] = "bad_state",
+    [REASON_BAD_PAYLOAD] = "bad_payload",
+    [REASON_FLOOD] = "flood",
+    [REASON_SLOW_READER] = "slow_reader",
+    [REASON_LOGIN_TIMEOUT] = "login_timeout",
+    [REASON_IDLE_TIMEOUT] = "idle_timeout",
+    [REASON_BANNED] = "banned",
+    [REASON_KICKED] = "kicked",
+    [REASON_CHEAT] = "cheat",
+    [REASON_SHUTDOWN] = "shutdown",
+    [REASON_IO_ERROR] = "io_error",
+};
+
+const char *reason_name(reason_t r) { return (unsigned)r < REASON_COUNT ? names[r] : "unknown"; }

@@ -1,0 +1,29 @@
+/* reason: why a session ended. One enum with stable names: they appear in the disconnect log
+ * line, in metrics (gskel_disconnects_total{reason=...}) and in KICK frames, so never renumber or
+ * rename; add at the end. */
+#ifndef GSKEL_REASON_H
+#define GSKEL_REASON_H
+
+typedef enum {
+    REASON_NONE = 0,
+    REASON_CLIENT_CLOSE,  /* peer closed first (FIN): the good path */
+    REASON_LOGOUT,        /* LOGOUT, then the client closed or the grace ran out */
+    REASON_BAD_FRAME,     /* length outside 4..max_frame_bytes */
+    REASON_BAD_OPCODE,    /* op with no handler */
+    REASON_BAD_STATE,     /* op not allowed in this session state (game op before LOGIN) */
+    REASON_BAD_PAYLOAD,   /* a known op whose payload does not parse */
+    REASON_FLOOD,         /* over the packet or byte rate */
+    REASON_SLOW_READER,   /* send queue past its limit: the peer stopped reading */
+    REASON_LOGIN_TIMEOUT,
+    REASON_IDLE_TIMEOUT,
+    REASON_BANNED,
+    REASON_KICKED,        /* operator or game kick */
+    REASON_CHEAT,
+    REASON_SHUTDOWN,
+    REASON_IO_ERROR,      /* the socket failed (reset by peer, ...) */
+    REASON_COUNT
+} reason_t;
+
+const char *reason_name(reason_t r);
+
+#endif

@@ -1,0 +1,133 @@
+/* Server lifecycle: see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+
+static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len) {
+    const cfg_t *c = &srv->cfg;
+    sock_listen_opts_t o = {
+        .host = c->listen.host,
+        .port = (uint16_t)c->listen.port,
+        .backlog = (int)c->listen.backlog,
+        .sndbuf = c->socket.sndbuf,
+        .rcvbuf = c->socket.rcvbuf,
+        .reuseport = srv->worker_count > 1,
+    };
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        int rc = sock_listen(&o, &fds[i]);
+        if (rc < 0) {
+            snprintf(err, err_len, "cannot listen on %s:%u: %s", o.host, o.port, strerror(-rc));
+            while (i--) sock_close(fds[i]);
+            return rc;
+        }
+        /* Port 0 picks a free port once; the other workers' listeners join that one. */
+        if (i == 0) sock_local_port(fds[0], &o.port);
+    }
+    srv->port = o.port;
+    return 0;
+}
+
+static void log_start(const server_t *srv, const char *backend_why, sock_t fd) {
+    uint32_t snd = 0, rcv = 0;
+    sock_get_buffers(fd, &snd, &rcv);
+    char why[300] = "";
+    if (backend_why[0]) log_quote(why, sizeof why, backend_why);
+    char alloc[80], desc[200];
+    log_info("start", "version=%s backend=%s workers=%u allocator=%s io=%s%s%s", GSKEL_VERSION,
+             srv->backend->name, srv->worker_count, log_quote(alloc, sizeof alloc, gs_alloc_name()),
+             log_quote(desc, sizeof desc, io_describe(srv->workers[0].loop)), why[0] ? " skipped=" : "", why);
+    /* Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping overhead: log what is in force. */
+    log_info("listening", "host=%s port=%u sndbuf=%u rcvbuf=%u sndbuf_config=%u rcvbuf_config=%u",
+             srv->cfg.listen.host, srv->port, snd, rcv, srv->cfg.socket.sndbuf, srv->cfg.socket.rcvbuf);
+}
+
+int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = *cfg;
+    char why[300];
+    const char *want = cfg->backend == CFG_BACKEND_AUTO ? NULL : cfg_backend_name(cfg->backend);
+    int rc = io_backend_select(want, &srv->backend, why, sizeof why);
+    if (rc < 0) {
+        snprintf(err, err_len, "backend %s: %s", want ? want : "auto", why);
+        return rc;
+    }
+    srv->worker_count = cfg->workers ? cfg->workers : (uint32_t)os_cpu_count();
+    if (srv->worker_count > cfg->session.max_sessions) srv->worker_count = cfg->session.max_sessions;
+    sock_t *fds = gs_calloc(srv->worker_count, sizeof *fds);
+    if ((rc = open_listeners(srv, fds, err, err_len)) < 0) {
+        gs_free(fds);
+        return rc;
+    }
+    srv->workers = gs_calloc(srv->worker_count, sizeof *srv->workers);
+    /* The session id space is split evenly: a worker's id range says who owns a session. */
+    uint32_t per = cfg->session.max_sessions / srv->worker_count;
+    uint32_t i;
+    for (i = 0; i < srv->worker_count; i++) {
+        uint32_t slots = i + 1 == srv->worker_count ? cfg->session.max_sessions - per * i : per;
+        rc = worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, fds[i], per * i, slots);
+        if (rc < 0) {
+            snprintf(err, err_len, "worker %u: cannot start %s loop: %s", i, srv->backend->name, strerror(-rc));
+            break;
+        }
+    }
+    if (rc == 0) log_start(srv, want ? "" : why, fds[0]);
+    for (uint32_t j = 0; rc == 0 && j < srv->worker_count; j++) {
+        char name[24];
+        snprintf(name, sizeof name, "gskel-w%u", j);
+        rc = os_thread_start(&srv->workers[j].thread, name, worker_run, &srv->workers[j]);
+        if (rc < 0) snprintf(err, err_len, "cannot start worker thread: %s", strerror(-rc));
+    }
+    if (rc < 0) {
+        server_request_stop(srv);
+        server_wait(srv);
+        for (uint32_t j = i; j < srv->worker_count; j++) sock_close(fds[j]);
+        server_destroy(srv);
+    }
+    gs_free(fds);
+    return rc;
+}
+
+void server_request_stop(server_t *srv) {
+    for (uint32_t i = 0; i < srv->worker_count; i++)
+        if (srv->workers[i].loop) worker_request_stop(&srv->workers[i]);
+}
+
+int server_wait(server_t *srv) {
+    int status = 0;
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        worker_t *w = &srv->workers[i];
+        if (!w->thread) continue;
+        os_thread_join(w->thread);
+        w->thread = NULL;
+        if (w->exit_status < 0) status = w->exit_status;
+    }
+    return status;
+}
+
+void server_stats(const server_t *srv, worker_stats_t *out) {
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        const worker_stats_t *s = &srv->workers[i].stats;
+        out->accepted += s->accepted;
+        out->rejected_full += s->rejected_full;
+        out->accept_errors += s->accept_errors;
+        for (int r = 0; r < REASON_COUNT; r++) out->disconnects[r] += s->disconnects[r];
+        out->bytes_in += s->bytes_in;
+        out->bytes_out += s->bytes_out;
+        out->frames_in += s->frames_in;
+        out->frames_out += s->frames_out;
+        out->send_calls += s->send_calls;
+    }
+}
+
+void server_destroy(server_t *srv) {
+    for (uint32_t i = 0; i < srv->worker_count; i++) worker_destroy(&srv->workers[i]);
+    gs_free(srv->workers);
+    srv->workers = NULL;
+    srv->worker_count = 0;
+}

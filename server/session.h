@@ -1,0 +1,81 @@
+/* session: one client connection and its life, owned by exactly one worker.
+ * Owns the preallocated session table (slots reused through a FIFO free list, ids that carry a
+ * generation so a stale id never reaches a new session) and the session state machine: one
+ * function per transition, drawn in docs/closing.md. It never touches another worker's
+ * sessions; work from other threads arrives through the worker's queue. */
+#ifndef GSKEL_SESSION_H
+#define GSKEL_SESSION_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "io.h"
+#include "reason.h"
+#include "sendq.h"
+
+struct worker;
+
+typedef enum {
+    SESSION_FREE,      /* slot unused */
+    SESSION_OPEN,      /* connected, not logged in: skeleton ops only */
+    SESSION_LOGGED_IN, /* game ops allowed */
+    SESSION_DRAINING,  /* told to go (LOGOUT_OK / KICK): output flushes, input is dropped,
+                          waiting for the client to close first */
+    SESSION_CLOSING    /* io_close issued; the slot frees on IO_CLOSED */
+} session_state_t;
+
+/* Id layout: 8-bit generation above a 24-bit global slot index. */
+#define SESSION_INDEX_BITS 24u
+#define SESSION_INDEX_MASK ((1u << SESSION_INDEX_BITS) - 1u)
+#define SESSION_ID_NONE UINT32_MAX
+
+typedef struct session {
+    io_handle_t io; /* first: the backend hands this pointer back in completions */
+    sendq_t sendq;
+    frame_reader_t reader;
+    uint32_t id;
+    uint32_t next_free;
+    uint8_t state;        /* session_state_t */
+    uint8_t close_reason; /* reason_t, set once by the transition that decides the end */
+    uint8_t dirty;        /* queued in the worker's flush list */
+    uint8_t abortive;     /* the close was an abort (RST) */
+    sock_ip_t peer;
+    uint64_t bytes_in, bytes_out;
+    uint64_t opened_us;
+} session_t;
+
+typedef struct session_table {
+    session_t *slots;
+    uint32_t base;        /* global index of slots[0] */
+    uint32_t count;
+    uint32_t fresh;       /* slots[fresh..count) never used: taken before reused ones */
+    uint32_t free_head, free_tail; /* FIFO of released slots: reuse as late as possible */
+    uint32_t active;
+} session_table_t;
+
+int session_table_init(session_table_t *t, uint32_t base, uint32_t count);
+void session_table_destroy(session_table_t *t);
+/* The live session with this id, or NULL (free slot, stale generation, other worker's id). */
+session_t *session_table_find(session_table_t *t, uint32_t id);
+/* Calls fn for every session not FREE (shutdown, admin listings). */
+void session_table_each(session_table_t *t, void (*fn)(void *ctx, session_t *s), void *ctx);
+
+/* Transitions. Each checks its from-state and is a no-op from any other. */
+session_t *session_open(struct worker *w, sock_t fd, const sock_addr_t *peer); /* FREE -> OPEN; NULL if full */
+int session_login(struct worker *w, session_t *s);                            /* OPEN -> LOGGED_IN */
+void session_drain(struct worker *w, session_t *s, reason_t why);             /* OPEN|LOGGED_IN -> DRAINING */
+void session_close(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, normal close */
+void session_abort(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, RST */
+void session_release(struct worker *w, session_t *s);                         /* CLOSING -> FREE, on IO_CLOSED */
+
+static inline int session_is_live(const session_t *s) {
+    return s->state == SESSION_OPEN || s->state == SESSION_LOGGED_IN || s->state == SESSION_DRAINING;
+}
+
+/* Queues one frame for the next flush. A full queue aborts the session as slow_reader.
+ * Returns 0, or -EPIPE if the session is (now) closing. */
+int session_send(struct worker *w, session_t *s, uint16_t op, const void *payload, uint16_t len);
+/* The same, building the payload in place: returns where to write len bytes, or NULL. */
+uint8_t *session_send_reserve(struct worker *w, session_t *s, uint16_t op, uint16_t len);
+
+#endif

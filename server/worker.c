@@ -1,0 +1,187 @@
+/* The worker loop: completions in, frames to dispatch, one flush per session per loop turn. */
+#include "worker.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dispatch.h"
+#include "log.h"
+
+static session_t *session_of(io_handle_t *h) { return (session_t *)h; }
+
+void worker_mark_dirty(worker_t *w, session_t *s) {
+    if (s->dirty) return;
+    s->dirty = 1;
+    w->dirty[w->dirty_count++] = (uint32_t)(s - w->sessions.slots);
+}
+
+void worker_count_disconnect(worker_t *w, session_t *s) {
+    reason_t r = (reason_t)s->close_reason;
+    w->stats.disconnects[r]++;
+    char peer[64];
+    /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. */
+    log_emit(r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO, "disconnect",
+             "session=%u peer=%s reason=%s close=%s bytes_in=%llu bytes_out=%llu age_ms=%llu", s->id,
+             sock_ip_str(&s->peer, peer, sizeof peer), reason_name(r), s->abortive ? "rst" : "fin",
+             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
+             (unsigned long long)((os_now_us() - s->opened_us) / 1000u));
+}
+
+static void on_accepted(worker_t *w, const io_event_t *ev) {
+    if (ev->res < 0) {
+        w->stats.accept_errors++;
+        log_warn("accept_failed", "worker=%u error=%d", w->index, -ev->res);
+        return;
+    }
+    session_t *s = atomic_load_explicit(&w->stop_requested, memory_order_relaxed)
+                       ? NULL : session_open(w, ev->accepted_fd, ev->peer);
+    if (!s) {
+        /* Full (or stopping): refuse with RST before any session memory is taken. */
+        w->stats.rejected_full++;
+        sock_set_abortive(ev->accepted_fd);
+        sock_close(ev->accepted_fd);
+        return;
+    }
+    w->stats.accepted++;
+    if (w->cfg->socket.nodelay) sock_set_nodelay(s->io.fd, true);
+    int rc = io_recv_start(w->loop, &s->io);
+    if (rc < 0) session_abort(w, s, REASON_IO_ERROR);
+}
+
+typedef struct feed_ctx {
+    worker_t *w;
+    session_t *s;
+} feed_ctx_t;
+
+static int on_frame(void *ctx, const frame_t *f) {
+    feed_ctx_t *fc = ctx;
+    fc->w->stats.frames_in++;
+    return dispatch_frame(fc->w, fc->s, f);
+}
+
+static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
+    if (ev->res == 0) {
+        /* The client closed first: close at once, so neither CLOSE_WAIT nor TIME_WAIT stays. */
+        session_close(w, s, REASON_CLIENT_CLOSE);
+        return;
+    }
+    if (ev->res < 0) {
+        session_abort(w, s, REASON_IO_ERROR);
+        return;
+    }
+    s->bytes_in += (uint64_t)ev->res;
+    w->stats.bytes_in += (uint64_t)ev->res;
+    if (s->state == SESSION_DRAINING) return; /* told to go: input no longer dispatched */
+    feed_ctx_t fc = { w, s };
+    int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, ev->data,
+                               (size_t)ev->res, on_frame, &fc);
+    if (rc == FRAME_EBADLEN) session_abort(w, s, REASON_BAD_FRAME);
+}
+
+static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
+    if (ev->res < 0) {
+        session_abort(w, s, REASON_IO_ERROR);
+        return;
+    }
+    sendq_consume(&s->sendq, &w->send_chunks, (uint32_t)ev->res);
+    s->bytes_out += (uint64_t)ev->res;
+    w->stats.bytes_out += (uint64_t)ev->res;
+    if (s->sendq.bytes) worker_mark_dirty(w, s);
+}
+
+static void on_event(void *ctx, const io_event_t *ev) {
+    worker_t *w = ctx;
+    switch (ev->kind) {
+    case IO_ACCEPTED:
+        on_accepted(w, ev);
+        break;
+    case IO_RECEIVED:
+        on_received(w, session_of(ev->handle), ev);
+        break;
+    case IO_SENT:
+        on_sent(w, session_of(ev->handle), ev);
+        break;
+    case IO_CLOSED:
+        if (ev->handle != &w->listener) session_release(w, session_of(ev->handle));
+        break;
+    case IO_WOKEN:
+        break; /* the loop re-checks its stop flag after every turn */
+    }
+}
+
+/* One send per session per loop turn, of everything queued by then: replies to all frames of
+ * one read leave together. */
+static void flush_dirty(worker_t *w) {
+    for (uint32_t i = 0; i < w->dirty_count; i++) {
+        session_t *s = &w->sessions.slots[w->dirty[i]];
+        s->dirty = 0;
+        if (!session_is_live(s) || io_send_busy(&s->io)) continue;
+        uint32_t len = 0;
+        const uint8_t *p = sendq_peek(&s->sendq, &len);
+        if (!p) continue;
+        w->stats.send_calls++;
+        if (io_send(w->loop, &s->io, p, len) < 0) session_abort(w, s, REASON_IO_ERROR);
+    }
+    w->dirty_count = 0;
+}
+
+int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
+                sock_t listen_fd, uint32_t slot_base, uint32_t slots) {
+    memset(w, 0, sizeof *w);
+    w->index = index;
+    w->cfg = cfg;
+    atomic_init(&w->stop_requested, false);
+    io_loop_config_t lc = {
+        .recv_buffer_bytes = cfg->io.recv_buffer_bytes,
+        .max_events = cfg->io.max_events,
+        .max_handles = slots + 1,
+    };
+    int rc = backend->loop_open(&w->loop, &lc, on_event, w);
+    if (rc < 0) return rc;
+    session_table_init(&w->sessions, slot_base, slots);
+    sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
+    pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
+    w->dirty = gs_malloc(slots * sizeof *w->dirty);
+    io_attach(w->loop, &w->listener, listen_fd, SESSION_ID_NONE);
+    return io_accept_start(w->loop, &w->listener);
+}
+
+static void abort_for_shutdown(void *ctx, session_t *s) { session_abort(ctx, s, REASON_SHUTDOWN); }
+
+void worker_run(void *arg) {
+    worker_t *w = arg;
+    bool stopping = false;
+    for (;;) {
+        int rc = io_run_once(w->loop, -1);
+        if (rc < 0) {
+            log_error("loop_failed", "worker=%u error=%d", w->index, -rc);
+            w->exit_status = rc;
+            return;
+        }
+        flush_dirty(w);
+        if (!stopping && atomic_load_explicit(&w->stop_requested, memory_order_acquire)) {
+            /* No new connections; the sessions left are reset (the server never sends the first
+             * FIN, and RST leaves no TIME_WAIT). Graceful KICK-then-grace is the operations
+             * issue's shutdown. */
+            stopping = true;
+            io_close(w->loop, &w->listener, IO_CLOSE_NORMAL);
+            session_table_each(&w->sessions, abort_for_shutdown, w);
+        }
+        if (stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return;
+    }
+}
+
+void worker_request_stop(worker_t *w) {
+    atomic_store_explicit(&w->stop_requested, true, memory_order_release);
+    io_wake(w->loop);
+}
+
+void worker_destroy(worker_t *w) {
+    if (w->loop) io_loop_close(w->loop);
+    session_table_destroy(&w->sessions);
+    pool_destroy(&w->send_chunks);
+    pool_destroy(&w->frame_bufs);
+    gs_free(w->dirty);
+    memset(w, 0, sizeof *w);
+}

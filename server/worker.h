@@ -1,0 +1,57 @@
+/* worker: one event loop on one thread, owning its listener, its slice of the session table,
+ * its pools and its counters. Everything on the hot path happens here without locks; other
+ * threads reach a worker only through worker_request_stop (and, later, its command queue). */
+#ifndef GSKEL_WORKER_H
+#define GSKEL_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "io.h"
+#include "os.h"
+#include "pool.h"
+#include "reason.h"
+#include "session.h"
+
+/* Counters written by the owning worker only; readers on other threads load them relaxed. */
+typedef struct worker_stats {
+    uint64_t accepted;
+    uint64_t rejected_full;  /* reset at accept: the session table was full */
+    uint64_t accept_errors;
+    uint64_t disconnects[REASON_COUNT];
+    uint64_t bytes_in, bytes_out;
+    uint64_t frames_in, frames_out;
+    uint64_t send_calls;     /* io_send calls: frames_out / send_calls is the coalescing ratio */
+} worker_stats_t;
+
+typedef struct worker {
+    uint32_t index;
+    const cfg_t *cfg;
+    io_loop_t *loop;
+    io_handle_t listener;
+    session_table_t sessions;
+    pool_t send_chunks;
+    pool_t frame_bufs;        /* partial frames cut across reads */
+    uint32_t *dirty;          /* slot indexes with output to flush this turn */
+    uint32_t dirty_count;
+    worker_stats_t stats;
+    os_thread_t *thread;
+    atomic_bool stop_requested;
+    int exit_status;          /* 0, or -errno if the loop failed */
+} worker_t;
+
+/* Opens the loop on `backend` and adopts `listen_fd`. Slots [slot_base, slot_base+slots). */
+int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
+                sock_t listen_fd, uint32_t slot_base, uint32_t slots);
+/* Runs until stopped and every session is closed. Thread entry (arg = worker_t *). */
+void worker_run(void *arg);
+/* Async-signal-safe: an atomic store and an eventfd write. */
+void worker_request_stop(worker_t *w);
+void worker_destroy(worker_t *w);
+
+void worker_mark_dirty(worker_t *w, session_t *s);
+/* Counts and logs a session's end once (called by session_release). */
+void worker_count_disconnect(worker_t *w, session_t *s);
+
+#endif

@@ -1,0 +1,248 @@
+"""Test harness: start the real gskel-server on a free loopback port, speak its wire protocol
+over TCP, and read the kernel's view of the server's sockets (/proc/net/tcp).
+
+Python's standard library only. Tests get the binary and backend from the environment that CTest
+sets (GSKEL_SERVER, GSKEL_BACKEND)."""
+import errno
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+SERVER = os.environ.get("GSKEL_SERVER", "build/bin/gskel-server")
+BACKEND = os.environ.get("GSKEL_BACKEND", "epoll")
+
+OP_ECHO, OP_PING, OP_PONG = 0x0001, 0x0002, 0x0003
+OP_LOGIN, OP_LOGIN_OK, OP_LOGOUT, OP_LOGOUT_OK = 0x0010, 0x0011, 0x0012, 0x0013
+OP_KICK = 0x0020
+
+# Deadlines for waiting on the server: generous, because they bound a hang, not a speed.
+WAIT_S = 20.0
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def frame(op, payload=b"", length=None):
+    """One wire frame; `length` overrides the header's length field (for bad frames)."""
+    n = len(payload) + 4 if length is None else length
+    return struct.pack("<HH", n, op) + payload
+
+
+def parse_logfmt(line):
+    """key=value / key="quoted" pairs of one logfmt line into a dict."""
+    out = {}
+    for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        v = m.group(2)
+        out[m.group(1)] = json.loads(v) if v.startswith('"') else v
+    return out
+
+
+class Server:
+    """A gskel-server process with a config laid over the built-in defaults."""
+
+    def __init__(self, overrides=None, args=(), backend=None):
+        self.backend = backend or BACKEND
+        cfg = {"listen": {"host": "127.0.0.1", "port": 0}, "workers": 1,
+               "admin": {"port": 0}, "log": {"level": "debug"}}
+        for section, values in (overrides or {}).items():
+            if isinstance(values, dict):
+                cfg.setdefault(section, {}).update(values)
+            else:
+                cfg[section] = values
+        fd, self.config_path = tempfile.mkstemp(prefix="gskel-test-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(cfg, f)
+        self.lines = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [SERVER, "--config", self.config_path, "--backend", self.backend, *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+        start = self.wait_for_log("start")
+        if start.get("backend") != self.backend:
+            raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
+        self.port = int(self.wait_for_log("listening")["port"])
+
+    def _read_output(self):
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def events(self, event, **match):
+        """Every log line with event=EVENT whose fields equal `match`, parsed."""
+        with self._cond:
+            return self.events_locked(event, match)
+
+    def wait_for_log(self, event, count=1, **match):
+        """Waits until `count` lines of EVENT matching `match` were logged; returns the last."""
+        deadline = time.monotonic() + WAIT_S
+        with self._cond:
+            while True:
+                found = self.events_locked(event, match)
+                if len(found) >= count:
+                    return found[count - 1]
+                if self.proc.poll() is not None and not self._reader.is_alive():
+                    raise AssertionError(f"server exited ({self.proc.returncode}) before '{event}':\n"
+                                         + "\n".join(self.lines[-30:]))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no '{event}' {match} x{count} in the server log:\n"
+                                         + "\n".join(self.lines[-30:]))
+                self._cond.wait(min(left, 0.5))
+
+    def events_locked(self, event, match):
+        out = []
+        for line in self.lines:
+            kv = parse_logfmt(line)
+            if kv.get("event") == event and all(kv.get(k) == str(v) for k, v in match.items()):
+                out.append(kv)
+        return out
+
+    def connect(self):
+        return Client(self.port)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the server and returns its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop within %ss of %s" % (WAIT_S, sig))
+        self._reader.join(timeout=WAIT_S)
+        os.unlink(self.config_path)
+        return rc
+
+    def socket_states(self):
+        """TCP states of the server's sockets on its port (local port = server port)."""
+        return socket_states_on_port(self.port)
+
+
+def socket_states_on_port(port, local=True):
+    """Counts of TCP states of sockets whose local (or remote) port is `port`."""
+    counts = {}
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for row in f:
+                    cols = row.split()
+                    addr = cols[1] if local else cols[2]
+                    if int(addr.rsplit(":", 1)[1], 16) == port:
+                        state = TCP_STATES.get(cols[3], cols[3])
+                        counts[state] = counts.get(state, 0) + 1
+        except FileNotFoundError:
+            pass
+    return counts
+
+
+class Client:
+    """One TCP connection speaking the gskel wire protocol."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=WAIT_S)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_frame(self, op, payload=b""):
+        self.send(frame(op, payload))
+
+    def _fill(self, need):
+        while len(self.buf) < need:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed the connection (FIN)")
+            self.buf += chunk
+
+    def recv_frame(self):
+        """Returns (op, payload) of the next frame."""
+        self._fill(4)
+        length, op = struct.unpack("<HH", self.buf[:4])
+        if length < 4:
+            raise AssertionError(f"server sent a frame of length {length}")
+        self._fill(length)
+        payload, self.buf = self.buf[4:length], self.buf[length:]
+        return op, payload
+
+    def expect_frame(self, op):
+        got_op, payload = self.recv_frame()
+        if got_op != op:
+            raise AssertionError(f"expected op 0x{op:04x}, got 0x{got_op:04x} ({payload!r})")
+        return payload
+
+    def echo(self, payload):
+        self.send_frame(OP_ECHO, payload)
+        return self.expect_frame(OP_ECHO)
+
+    def login(self, name=b"player"):
+        self.send_frame(OP_LOGIN, bytes([len(name)]) + name)
+        return struct.unpack("<I", self.expect_frame(OP_LOGIN_OK))[0]
+
+    def end_of_stream(self):
+        """Reads until the server ends the stream: 'rst' (ECONNRESET) or 'fin' (EOF).
+        Frames that arrive first are collected in self.trailing."""
+        self.trailing = []
+        try:
+            while True:
+                self.trailing.append(self.recv_frame())
+        except EOFError:
+            return "fin"
+        except ConnectionResetError:
+            return "rst"
+        except OSError as e:
+            if e.errno == errno.ECONNRESET:
+                return "rst"
+            raise
+
+    def close(self):
+        self.sock.close()
+
+
+def wait_until(predicate, what, timeout=WAIT_S):
+    """Polls predicate() until true; fails with `what` after timeout. Bounds a hang only."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class ServerTestCase(unittest.TestCase):
+    """Starts one server per test; checks it stops with exit 0 and leaves no TIME_WAIT or
+    CLOSE_WAIT on its port."""
+    overrides = None
+
+    def setUp(self):
+        self.server = Server(self.overrides)
+
+    def tearDown(self):
+        port = self.server.port
+        rc = self.server.stop()
+        self.assertEqual(rc, 0, "server exit status\n" + "\n".join(self.server.lines[-20:]))
+        states = socket_states_on_port(port)
+        self.assertEqual(states.get("TIME_WAIT", 0), 0, f"TIME_WAIT on the server port: {states}")
+        self.assertEqual(states.get("CLOSE_WAIT", 0), 0, f"CLOSE_WAIT on the server port: {states}")
+
+
+def main():
+    unittest.main(verbosity=2)
