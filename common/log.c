@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#ifdef _WIN32
+#include <sys/timeb.h>
+#endif
 
 #include "log_line.h"
 
@@ -32,8 +35,15 @@ bool log_enabled(log_level_t level)
 static void log_timestamp(char out[LOG_TS_MAX])
 {
     struct timespec ts;
+#if defined(_WIN32) && !defined(TIME_UTC)
+    /* msvcrt, mingw-w64's default C runtime, has no C11 timespec_get: milliseconds will do. */
+    struct __timeb64 tb;
+    _ftime64(&tb);
+    ts = (struct timespec){ .tv_sec = (time_t)tb.time, .tv_nsec = (long)tb.millitm * 1000000L };
+#else
     if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
         ts = (struct timespec){ 0 };
+#endif
     time_t t = ts.tv_sec;
     struct tm tm;
 #ifdef _WIN32

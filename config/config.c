@@ -1,9 +1,9 @@
-/* config: loads, validates and prints cfg_t (see config.h).
- * Every key is one row of cfg_keys[]: its dotted path, type, range and place in cfg_t. Loading,
- * validation and printing all walk that table, so adding a key is one row plus one line in
- * config/server.json, which is the only place defaults live. */
+/* config: loads and validates cfg_t (see config.h): the embedded defaults, then the user's JSON
+ * over them, each member checked against the key table (config_keys.c) as it is laid on, with
+ * errors located in the source text by config_locate.c. */
 #include "config.h"
 
+#include "config_keys.h"
 #include "config_locate.h"
 
 #include <cjson/cJSON.h>
@@ -18,71 +18,7 @@ extern const size_t cfg_default_json_len;
 
 #define CFG_DEFAULTS_NAME "server.json (built-in)"
 #define CFG_DEPTH_MAX 4 /* deepest key path: section.key, with room to grow */
-#define CFG_PATH_MAX 64 /* longest known dotted path, plus NUL */
 #define CFG_SHOW_KEY_MAX 64 /* unknown keys longer than this are cut in messages */
-
-typedef enum { CFG_T_UINT, CFG_T_BOOL, CFG_T_STR, CFG_T_ENUM } cfg_type_t;
-
-typedef struct cfg_key {
-    const char *path;
-    cfg_type_t type;
-    uint32_t min, max;         /* CFG_T_UINT; CFG_T_STR: length in bytes; CFG_T_ENUM: 0..n-1 */
-    size_t off, size;          /* the field in cfg_t */
-    const char *const *names;  /* CFG_T_ENUM: the JSON spelling of each value, in enum order */
-} cfg_key_t;
-
-_Static_assert(sizeof(cfg_backend_t) == sizeof(int) && sizeof(cfg_log_level_t) == sizeof(int) &&
-                   sizeof(cfg_log_format_t) == sizeof(int),
-               "enum fields are stored as int");
-
-static const char *const cfg_backend_names[] = {"auto", "io_uring", "epoll", "iocp", NULL};
-static const char *const cfg_level_names[] = {"debug", "info", "warn", "error", NULL};
-static const char *const cfg_format_names[] = {"logfmt", "json", NULL};
-
-#define CFG_FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
-#define CFG_UINT(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL}
-#define CFG_BOOL(p, f) {p, CFG_T_BOOL, 0, 1, CFG_FIELD(f), NULL}
-#define CFG_STR(p, f) {p, CFG_T_STR, 1, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL}
-#define CFG_ENUM(p, f, names) \
-    {p, CFG_T_ENUM, 0, sizeof(names) / sizeof(names[0]) - 2, CFG_FIELD(f), names}
-
-/* In config/server.json order, which is also the order cfg_to_json prints. */
-static const cfg_key_t cfg_keys[] = {
-    CFG_STR("listen.host", listen.host),
-    CFG_UINT("listen.port", listen.port, 0, 65535),
-    CFG_UINT("listen.backlog", listen.backlog, 1, 65535),
-    CFG_ENUM("backend", backend, cfg_backend_names),
-    CFG_UINT("workers", workers, 0, 256),
-    CFG_UINT("socket.sndbuf", socket.sndbuf, 0, 1u << 30),
-    CFG_UINT("socket.rcvbuf", socket.rcvbuf, 0, 1u << 30),
-    CFG_BOOL("socket.nodelay", socket.nodelay),
-    CFG_UINT("io.recv_buffer_bytes", io.recv_buffer_bytes, 512, 1u << 20),
-    CFG_UINT("io.max_events", io.max_events, 1, 65536),
-    CFG_UINT("session.max_sessions", session.max_sessions, 1, 16777215),
-    CFG_UINT("session.max_frame_bytes", session.max_frame_bytes, 4, 65535),
-    CFG_UINT("session.send_chunk_bytes", session.send_chunk_bytes, 256, 1u << 20),
-    CFG_UINT("session.send_queue_limit_bytes", session.send_queue_limit_bytes, 256, 1u << 30),
-    CFG_UINT("session.login_timeout_ms", session.login_timeout_ms, 0, 86400000),
-    CFG_UINT("session.idle_timeout_ms", session.idle_timeout_ms, 0, 86400000),
-    CFG_UINT("session.close_grace_ms", session.close_grace_ms, 1, 600000),
-    CFG_UINT("guard.max_packets_per_sec", guard.max_packets_per_sec, 0, 10000000),
-    CFG_UINT("guard.max_bytes_per_sec", guard.max_bytes_per_sec, 0, 1u << 30),
-    CFG_UINT("guard.max_conns_per_ip", guard.max_conns_per_ip, 0, 1000000),
-    CFG_STR("admin.host", admin.host),
-    CFG_UINT("admin.port", admin.port, 0, 65535),
-    CFG_ENUM("log.level", log.level, cfg_level_names),
-    CFG_ENUM("log.format", log.format, cfg_format_names),
-    CFG_UINT("game.tick_hz", game.tick_hz, 1, 1000),
-};
-#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
-
-/* Cross-key rules: the value at `big` must be >= the value at `small`. */
-static const struct {
-    const char *big, *small;
-} cfg_rules[] = {
-    {"session.send_chunk_bytes", "session.max_frame_bytes"},
-    {"session.send_queue_limit_bytes", "session.send_chunk_bytes"},
-};
 
 /* One load: the text being read, where its errors go, and the member path being walked. */
 typedef struct cfg_load {
@@ -91,7 +27,7 @@ typedef struct cfg_load {
     size_t len;
     char *err;
     size_t idx[CFG_DEPTH_MAX];
-    bool seen[CFG_NKEYS];
+    bool seen[CFG_NKEYS_MAX];
 } cfg_load_t;
 
 static int cfg_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,47 +48,6 @@ static int cfg_fail_at(cfg_load_t *x, size_t depth, const char *path, const char
     size_t line = cfg_locate_key_line(x->text, x->len, x->idx, depth);
 
     return cfg_fail(x->err, "%s:%zu: %s: %s", x->name, line, path, what);
-}
-
-static const cfg_key_t *cfg_key_find(const char *path)
-{
-    for (size_t i = 0; i < CFG_NKEYS; i++)
-        if (strcmp(cfg_keys[i].path, path) == 0)
-            return &cfg_keys[i];
-    return NULL;
-}
-
-static bool cfg_is_section(const char *path)
-{
-    size_t n = strlen(path);
-
-    for (size_t i = 0; i < CFG_NKEYS; i++)
-        if (strncmp(cfg_keys[i].path, path, n) == 0 && cfg_keys[i].path[n] == '.')
-            return true;
-    return false;
-}
-
-/* What a key accepts, as the tail of an error message. */
-static void cfg_expect(const cfg_key_t *k, char *buf, size_t cap)
-{
-    size_t n;
-
-    switch (k->type) {
-    case CFG_T_UINT:
-        snprintf(buf, cap, "must be an integer in %u..%u", (unsigned)k->min, (unsigned)k->max);
-        break;
-    case CFG_T_BOOL:
-        snprintf(buf, cap, "must be true or false");
-        break;
-    case CFG_T_STR:
-        snprintf(buf, cap, "must be a non-empty string of at most %u bytes", (unsigned)k->max);
-        break;
-    case CFG_T_ENUM:
-        n = (size_t)snprintf(buf, cap, "must be one of");
-        for (size_t i = 0; k->names[i] != NULL && n < cap; i++)
-            n += (size_t)snprintf(buf + n, cap - n, "%s \"%s\"", i ? "," : "", k->names[i]);
-        break;
-    }
 }
 
 /* Reads one JSON value into the key's field; false if the value does not fit the key. */
@@ -218,58 +113,6 @@ static void cfg_show_key(const char *s, char *buf, size_t cap)
         memcpy(buf + cap - 4, "...", 4);
 }
 
-/* Classic edit distance, bounded to short keys so a huge bogus key costs nothing. */
-static size_t cfg_distance(const char *a, size_t na, const char *b, size_t nb)
-{
-    size_t row[CFG_PATH_MAX + 1];
-
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
-/* The known path closest to `path` among its siblings, if close enough to be a typo. */
-static const char *cfg_suggest(const char *path, size_t prefix_len)
-{
-    const char *best = NULL;
-    size_t n = strlen(path), best_d = 3; /* more than two edits is not a typo */
-
-    if (n >= CFG_PATH_MAX)
-        return NULL;
-    for (size_t i = 0; i < CFG_NKEYS; i++) {
-        const char *p = cfg_keys[i].path;
-        size_t pn, d;
-
-        if (strncmp(p, path, prefix_len) != 0)
-            continue;
-        pn = strcspn(p + prefix_len, ".") + prefix_len;
-        if (pn >= CFG_PATH_MAX)
-            continue;
-        d = cfg_distance(path + prefix_len, n - prefix_len, p + prefix_len, pn - prefix_len);
-        if (d < best_d && 2 * d <= n - prefix_len) {
-            best_d = d;
-            best = p;
-        }
-    }
-    return best;
-}
-
 static int cfg_unknown(cfg_load_t *x, size_t depth, const char *prefix, const char *key)
 {
     char shown[CFG_SHOW_KEY_MAX], path[CFG_PATH_MAX], shown_path[CFG_PATH_MAX + CFG_SHOW_KEY_MAX];
@@ -279,7 +122,7 @@ static int cfg_unknown(cfg_load_t *x, size_t depth, const char *prefix, const ch
 
     if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key) <
         sizeof(path))
-        near = cfg_suggest(path, plen);
+        near = cfg_key_suggest(path, plen);
     cfg_show_key(*key ? key : "\"\"", shown, sizeof(shown));
     snprintf(shown_path, sizeof(shown_path), "%.*s%s%s", CFG_PATH_MAX - 1, prefix,
              *prefix ? "." : "", shown);
@@ -310,7 +153,7 @@ static int cfg_walk(cfg_load_t *x, const cJSON *obj, const char *prefix, size_t 
             (size_t)snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
                              it->string) < sizeof(path)) {
             k = cfg_key_find(path);
-            section = k == NULL && cfg_is_section(path);
+            section = k == NULL && cfg_key_is_section(path);
         }
         if (k == NULL && !section)
             return cfg_unknown(x, depth + 1, prefix, it->string);
@@ -332,7 +175,7 @@ static int cfg_walk(cfg_load_t *x, const cJSON *obj, const char *prefix, size_t 
             if (k->type == CFG_T_STR && !cJSON_IsString(it))
                 snprintf(what, sizeof(what), "must be a string");
             else
-                cfg_expect(k, what, sizeof(what));
+                cfg_key_expect(k, what, sizeof(what));
             return cfg_fail_at(x, depth + 1, path, what);
         }
         x->seen[k - cfg_keys] = true;
@@ -372,21 +215,13 @@ static int cfg_overlay(cfg_t *c, const char *name, const char *text, size_t len,
                       cfg_locate_key_line(buf, len, x.idx, 0));
     } else {
         rc = cfg_walk(&x, root, "", 0, c);
-        for (size_t i = 0; rc == 0 && complete && i < CFG_NKEYS; i++)
+        for (size_t i = 0; rc == 0 && complete && i < cfg_nkeys; i++)
             if (!x.seen[i])
                 rc = cfg_fail(err, "%s: %s: missing", name, cfg_keys[i].path);
     }
     cJSON_Delete(root);
     free(buf);
     return rc;
-}
-
-static uint32_t cfg_get_uint(const cfg_t *c, const cfg_key_t *k)
-{
-    uint32_t u;
-
-    memcpy(&u, (const char *)c + k->off, sizeof(u));
-    return u;
 }
 
 /* Range of every key, for values that did not come through JSON (CLI overrides). */
@@ -400,7 +235,7 @@ static int cfg_check_key(const cfg_t *c, const cfg_key_t *k, char *err)
 
     switch (k->type) {
     case CFG_T_UINT:
-        u = cfg_get_uint(c, k);
+        u = cfg_key_uint(c, k);
         if (u >= k->min && u <= k->max)
             return 0;
         break;
@@ -412,28 +247,31 @@ static int cfg_check_key(const cfg_t *c, const cfg_key_t *k, char *err)
             return 0;
         break;
     case CFG_T_ENUM:
-        memcpy(&e, field, sizeof(e));
+        e = cfg_key_enum(c, k);
         if (e >= 0 && (uint32_t)e <= k->max)
             return 0;
         break;
     }
-    cfg_expect(k, what, sizeof(what));
+    cfg_key_expect(k, what, sizeof(what));
     return cfg_fail(err, "%s: %s", k->path, what);
 }
 
 int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
 {
-    for (size_t i = 0; i < CFG_NKEYS; i++)
+    for (size_t i = 0; i < cfg_nkeys; i++)
         if (cfg_check_key(c, &cfg_keys[i], err) != 0)
             return -EINVAL;
-    for (size_t i = 0; i < sizeof(cfg_rules) / sizeof(cfg_rules[0]); i++) {
+    for (size_t i = 0; i < cfg_nrules; i++) {
         const cfg_key_t *big = cfg_key_find(cfg_rules[i].big);
         const cfg_key_t *small = cfg_key_find(cfg_rules[i].small);
-        uint32_t s = cfg_get_uint(c, small);
+        uint32_t s = cfg_key_uint(c, small);
 
-        if (cfg_get_uint(c, big) < s)
+        if (cfg_key_uint(c, big) < s)
             return cfg_fail(err, "%s: must be >= %s (%u)", big->path, small->path, (unsigned)s);
     }
+    /* The kernel's provided-buffer ring takes a power-of-two number of entries. */
+    if (c->io.recv_buffers & (c->io.recv_buffers - 1))
+        return cfg_fail(err, "io.recv_buffers: must be a power of two");
     return 0;
 }
 
@@ -498,102 +336,4 @@ int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX])
     free(buf);
     fclose(f);
     return rc;
-}
-
-/* The object for the dotted prefix of `path` (everything before the last dot), created as
- * needed, and in *leaf the last component. */
-static cJSON *cfg_json_parent(cJSON *root, const char *path, const char **leaf)
-{
-    cJSON *obj = root;
-    const char *dot;
-
-    while ((dot = strchr(path, '.')) != NULL) {
-        char comp[CFG_PATH_MAX];
-        cJSON *next;
-
-        snprintf(comp, sizeof(comp), "%.*s", (int)(dot - path), path);
-        next = cJSON_GetObjectItemCaseSensitive(obj, comp);
-        if (next == NULL)
-            next = cJSON_AddObjectToObject(obj, comp);
-        if (next == NULL)
-            return NULL;
-        obj = next;
-        path = dot + 1;
-    }
-    *leaf = path;
-    return obj;
-}
-
-static bool cfg_json_add(cJSON *root, const cfg_t *c, const cfg_key_t *k)
-{
-    const char *field = (const char *)c + k->off, *leaf;
-    cJSON *obj = cfg_json_parent(root, k->path, &leaf);
-    char str[CFG_HOST_MAX + 1];
-    bool b;
-    int e;
-
-    if (obj == NULL)
-        return false;
-    switch (k->type) {
-    case CFG_T_UINT:
-        return cJSON_AddNumberToObject(obj, leaf, (double)cfg_get_uint(c, k)) != NULL;
-    case CFG_T_BOOL:
-        memcpy(&b, field, sizeof(b));
-        return cJSON_AddBoolToObject(obj, leaf, b) != NULL;
-    case CFG_T_STR:
-        snprintf(str, sizeof(str), "%.*s", (int)strnlen(field, k->size), field);
-        return cJSON_AddStringToObject(obj, leaf, str) != NULL;
-    case CFG_T_ENUM:
-        memcpy(&e, field, sizeof(e));
-        if (e < 0 || (uint32_t)e > k->max)
-            return false;
-        return cJSON_AddStringToObject(obj, leaf, k->names[e]) != NULL;
-    }
-    return false;
-}
-
-char *cfg_to_json(const cfg_t *c)
-{
-    cJSON *root = cJSON_CreateObject();
-    char *text = NULL, *out = NULL;
-    size_t n;
-
-    for (size_t i = 0; root != NULL && i < CFG_NKEYS; i++) {
-        if (!cfg_json_add(root, c, &cfg_keys[i])) {
-            cJSON_Delete(root);
-            return NULL;
-        }
-    }
-    if (root != NULL)
-        text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (text == NULL)
-        return NULL;
-    /* a trailing newline so callers can write it out as a file */
-    n = strlen(text);
-    out = realloc(text, n + 2);
-    if (out == NULL) {
-        free(text);
-        return NULL;
-    }
-    memcpy(out + n, "\n", 2);
-    return out;
-}
-
-const char *cfg_backend_name(cfg_backend_t b)
-{
-    if ((unsigned)b >= sizeof(cfg_backend_names) / sizeof(cfg_backend_names[0]) - 1)
-        return "unknown";
-    return cfg_backend_names[b];
-}
-
-int cfg_backend_parse(const char *s, cfg_backend_t *out)
-{
-    for (int i = 0; cfg_backend_names[i] != NULL; i++) {
-        if (strcmp(cfg_backend_names[i], s) == 0) {
-            *out = (cfg_backend_t)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
 }

@@ -33,6 +33,7 @@ typedef struct cfg {
     } socket;
     struct {
         uint32_t recv_buffer_bytes; /* one receive buffer; 512..1 MiB */
+        uint32_t recv_buffers;      /* io_uring provided buffers per worker; power of two, 1..32768 */
         uint32_t max_events;        /* completions handled per loop turn; 1..65536 */
     } io;
     struct {
@@ -68,7 +69,8 @@ int cfg_load_defaults(cfg_t *out, char err[CFG_ERR_MAX]);
 
 /* Defaults, then the JSON text `text` (named `name` in errors) laid over them. Every key of the
  * text must be known; objects may be partial. On error returns -EINVAL and err holds one line:
- *   "NAME:LINE:COL: syntax error ..." or "NAME:LINE: socket.sndbuf: must be an integer >= 0". */
+ *   "NAME:LINE:COL: syntax error" or "NAME:LINE: socket.sndbuf: must be an integer in 0..1073741824"
+ * (the cross-key rules of cfg_validate: "NAME: RULE", no line). */
 int cfg_load_text(cfg_t *out, const char *name, const char *text, size_t len, char err[CFG_ERR_MAX]);
 
 /* cfg_load_text on the contents of the file at path; unreadable files are errors too
@@ -78,7 +80,7 @@ int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX]);
 /* Cross-key checks (send_chunk_bytes >= max_frame_bytes, ...) after CLI overrides are applied. */
 int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX]);
 
-/* The effective config as pretty JSON, every key present, ending in a newline; cfg_load_text
+/* The effective config as pretty JSON, every key present, no trailing newline; cfg_load_text
  * reads it back to an identical struct. NULL if out of memory. Caller frees with free(). */
 char *cfg_to_json(const cfg_t *c);
 

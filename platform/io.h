@@ -60,6 +60,7 @@ typedef enum { IO_CLOSE_NORMAL, IO_CLOSE_ABORT } io_close_mode_t;
 
 typedef struct io_loop_config {
     uint32_t recv_buffer_bytes; /* size of one receive buffer */
+    uint32_t recv_buffers;      /* io_uring: provided buffers per loop (a power of two) */
     uint32_t max_events;        /* completions handled per io_run_once */
     uint32_t max_handles;       /* sessions this loop may hold (sizes rings and tables) */
 } io_loop_config_t;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "io_deferred.h"
 
 enum {
     EP_LISTENER = 1 << 0,   /* accept on readable */
@@ -25,12 +26,6 @@ enum {
 
 /* Accepts per ready listener per turn: bounded so a connect storm cannot starve sessions. */
 #define EP_ACCEPT_BATCH 64
-
-typedef struct deferred {
-    io_event_kind_t kind;
-    io_handle_t *handle;
-    int32_t res;
-} deferred_t;
 
 typedef struct epoll_loop {
     io_loop_t base;
@@ -43,8 +38,7 @@ typedef struct epoll_loop {
     uint32_t scratch_len;
     struct epoll_event *evs;
     uint32_t max_events;
-    deferred_t *deferred; /* FIFO ring of completions owed to the caller */
-    uint32_t def_head, def_count, def_cap;
+    io_deferred_t deferred;
     char desc[160];
 } epoll_loop_t;
 
@@ -56,21 +50,6 @@ static int epoll_probe(char *why, size_t why_len) {
     }
     close(fd);
     return 0;
-}
-
-static void defer(epoll_loop_t *l, io_event_kind_t kind, io_handle_t *h, int32_t res) {
-    if (l->def_count == l->def_cap) {
-        /* Grows by doubling, unwrapping the ring; rare after warm-up. */
-        uint32_t cap = l->def_cap ? l->def_cap * 2 : 256;
-        deferred_t *d = gs_malloc(cap * sizeof *d);
-        for (uint32_t i = 0; i < l->def_count; i++) d[i] = l->deferred[(l->def_head + i) % l->def_cap];
-        gs_free(l->deferred);
-        l->deferred = d;
-        l->def_head = 0;
-        l->def_cap = cap;
-    }
-    l->deferred[(l->def_head + l->def_count) % l->def_cap] = (deferred_t){ kind, h, res };
-    l->def_count++;
 }
 
 static int update_interest(epoll_loop_t *l, io_handle_t *h) {
@@ -93,7 +72,7 @@ static void epoll_loop_close(io_loop_t *base) {
     if (l->spare_fd >= 0) close(l->spare_fd);
     gs_free(l->scratch);
     gs_free(l->evs);
-    gs_free(l->deferred);
+    io_deferred_free(&l->deferred);
     gs_free(l);
 }
 
@@ -112,7 +91,7 @@ static int epoll_loop_open(io_loop_t **out, const io_loop_config_t *cfg, io_even
     /* The wake eventfd is told apart by its data pointer: the loop itself. */
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ev) < 0) goto fail;
-    l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    l->spare_fd = sock_spare_open();
     l->scratch_len = cfg->recv_buffer_bytes;
     l->scratch = gs_malloc(l->scratch_len);
     l->max_events = cfg->max_events;
@@ -183,7 +162,7 @@ static int epoll_send(io_loop_t *base, io_handle_t *h, const uint8_t *buf, uint3
     h->send_done = 0;
     int rc = send_some(h);
     if (rc != 0) {
-        defer(l, IO_SENT, h, finish_send(h, rc));
+        io_deferred_push(&l->deferred, IO_SENT, h, finish_send(h, rc));
         return 0;
     }
     h->flags |= EP_WANT_OUT;
@@ -200,7 +179,7 @@ static int epoll_close(io_loop_t *base, io_handle_t *h, io_close_mode_t mode) {
     h->send_ptr = NULL;
     h->flags = 0;
     h->state = IO_HANDLE_CLOSING;
-    defer(l, IO_CLOSED, h, 0);
+    io_deferred_push(&l->deferred, IO_CLOSED, h, 0);
     return 0;
 }
 
@@ -218,17 +197,8 @@ static void on_listener_ready(epoll_loop_t *l, io_handle_t *h) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             int err = -errno;
-            if ((err == -EMFILE || err == -ENFILE) && l->spare_fd >= 0) {
-                /* Level-triggered accept would spin on a full fd table: give up the spare fd,
-                 * take the connection, reset it, and keep the spare again (libuv's trick). */
-                close(l->spare_fd);
-                int victim = accept(h->fd, NULL, NULL);
-                if (victim >= 0) {
-                    sock_set_abortive(victim);
-                    close(victim);
-                }
-                l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            }
+            /* Level-triggered accept would spin on a full fd table. */
+            if (err == -EMFILE || err == -ENFILE) sock_accept_shed(h->fd, &l->spare_fd);
             io_event_t ev = { .kind = IO_ACCEPTED, .handle = h, .res = err, .accepted_fd = SOCK_INVALID };
             l->fn(l->ctx, &ev);
             return;
@@ -262,27 +232,9 @@ static void on_socket_ready(epoll_loop_t *l, io_handle_t *h, uint32_t events) {
     if (n == 0 && h->state == IO_HANDLE_ACTIVE) update_interest(l, h);
 }
 
-static uint32_t deliver_deferred(epoll_loop_t *l) {
-    uint32_t delivered = 0;
-    while (l->def_count) {
-        deferred_t d = l->deferred[l->def_head];
-        l->def_head = (l->def_head + 1) % l->def_cap;
-        l->def_count--;
-        if (d.kind == IO_CLOSED) {
-            d.handle->state = IO_HANDLE_CLOSED;
-        } else if (d.handle->state == IO_HANDLE_CLOSING || d.handle->state == IO_HANDLE_CLOSED) {
-            continue; /* the contract: after io_close, IO_CLOSED is the only completion */
-        }
-        io_event_t ev = { .kind = d.kind, .handle = d.handle, .res = d.res };
-        l->fn(l->ctx, &ev);
-        delivered++;
-    }
-    return delivered;
-}
-
 static int epoll_run_once(io_loop_t *base, int timeout_ms) {
     epoll_loop_t *l = (epoll_loop_t *)base;
-    int n = epoll_wait(l->epfd, l->evs, (int)l->max_events, l->def_count ? 0 : timeout_ms);
+    int n = epoll_wait(l->epfd, l->evs, (int)l->max_events, io_deferred_pending(&l->deferred) ? 0 : timeout_ms);
     if (n < 0) {
         if (errno != EINTR) return -errno;
         n = 0;
@@ -300,7 +252,7 @@ static int epoll_run_once(io_loop_t *base, int timeout_ms) {
         if (h->flags & EP_LISTENER) on_listener_ready(l, h);
         else if (h->state == IO_HANDLE_ACTIVE || h->state == IO_HANDLE_IDLE) on_socket_ready(l, h, l->evs[i].events);
     }
-    return n + (int)deliver_deferred(l);
+    return n + (int)io_deferred_deliver(&l->deferred, l->fn, l->ctx);
 }
 
 const io_backend_ops_t io_epoll_ops = {

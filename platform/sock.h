@@ -54,6 +54,11 @@ int sock_peer(sock_t s, sock_addr_t *out);
 /* Bytes written but not yet acknowledged by the peer (Linux SIOCOUTQ). */
 int sock_unacked_bytes(sock_t s, uint32_t *out);
 int sock_close(sock_t s);
+/* A descriptor held in reserve so a full fd table can still shed connections (EMFILE). */
+int sock_spare_open(void);
+/* With the fd table full, frees the spare, accepts one pending connection, resets it and takes
+ * the spare again (libuv's trick): the client sees RST instead of a hang, the loop no spin. */
+void sock_accept_shed(sock_t listener, int *spare);
 /* "1.2.3.4:5678" / "[::1]:5678" into buf; returns buf. */
 const char *sock_addr_str(const sock_addr_t *a, char *buf, size_t cap);
 void sock_ip_pack(const sock_addr_t *a, sock_ip_t *out);

@@ -146,3 +146,16 @@ const char *sock_addr_str(const sock_addr_t *a, char *buf, size_t cap) {
     sock_ip_pack(a, &ip);
     return sock_ip_str(&ip, buf, cap);
 }
+
+int sock_spare_open(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+void sock_accept_shed(sock_t listener, int *spare) {
+    if (*spare < 0) return;
+    close(*spare);
+    int victim = accept(listener, NULL, NULL);
+    if (victim >= 0) {
+        sock_set_abortive(victim);
+        close(victim);
+    }
+    *spare = sock_spare_open();
+}

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_uint(const char *flag, const char *s, unsigned long max, uint32_t *out, char err[CFG_ERR_MAX]) {
+/* Only the form is checked here; ranges are the config table's, checked by cfg_validate. */
+static int parse_uint(const char *flag, const char *s, uint32_t *out, char err[CFG_ERR_MAX]) {
     char *end = NULL;
     errno = 0;
-    unsigned long v = s && *s && *s != '-' ? strtoul(s, &end, 10) : 0;
-    if (!s || !*s || *s == '-' || errno || *end || v > max) {
-        snprintf(err, CFG_ERR_MAX, "%s: must be an integer in 0..%lu", flag, max);
+    unsigned long v = *s && *s != '-' ? strtoul(s, &end, 10) : 0;
+    if (!*s || *s == '-' || errno || *end || v > UINT32_MAX) {
+        snprintf(err, CFG_ERR_MAX, "%s: must be a non-negative integer, not '%s'", flag, s);
         return -EINVAL;
     }
     *out = (uint32_t)v;
@@ -23,13 +24,18 @@ typedef struct overrides {
 } overrides_t;
 
 static int apply_overrides(cli_t *c, const overrides_t *o, char err[CFG_ERR_MAX]) {
-    if (o->port && parse_uint("--port", o->port, 65535, &c->cfg.listen.port, err) < 0) return -EINVAL;
-    if (o->workers && parse_uint("--workers", o->workers, 256, &c->cfg.workers, err) < 0) return -EINVAL;
+    if (o->port && parse_uint("--port", o->port, &c->cfg.listen.port, err) < 0) return -EINVAL;
+    if (o->workers && parse_uint("--workers", o->workers, &c->cfg.workers, err) < 0) return -EINVAL;
     if (o->backend && cfg_backend_parse(o->backend, &c->cfg.backend) < 0) {
-        snprintf(err, CFG_ERR_MAX, "--backend: must be one of auto, io_uring, epoll, iocp");
+        snprintf(err, CFG_ERR_MAX, "--backend: must be one of \"auto\", \"io_uring\", \"epoll\", \"iocp\"");
         return -EINVAL;
     }
-    return cfg_validate(&c->cfg, err);
+    char why[CFG_ERR_MAX];
+    if (cfg_validate(&c->cfg, why) < 0) {
+        snprintf(err, CFG_ERR_MAX, "after command-line flags: %.400s", why);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int cli_parse(cli_t *c, int argc, char **argv, char err[CFG_ERR_MAX]) {

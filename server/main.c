@@ -1,4 +1,5 @@
 /* gskel-server: parse the command line, then serve until SIGINT or SIGTERM. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,10 +12,14 @@ _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_ERROR == (in
 _Static_assert((int)CFG_LOG_LOGFMT == (int)LOG_FORMAT_LOGFMT && (int)CFG_LOG_JSON == (int)LOG_FORMAT_JSON, "log formats match");
 
 static server_t server;
+/* A stop signal can arrive before the workers exist: it is remembered and acted on once they do. */
+static atomic_bool server_ready;
+static atomic_bool stop_signalled;
 
 static void on_stop_signal(int signo) {
     (void)signo;
-    server_request_stop(&server);
+    atomic_store(&stop_signalled, true);
+    if (atomic_load(&server_ready)) server_request_stop(&server);
 }
 
 static void log_totals(void) {
@@ -44,6 +49,10 @@ int main(int argc, char **argv) {
         return 0;
     case CLI_PRINT_CONFIG: {
         char *json = cfg_to_json(&cli.cfg);
+        if (!json) {
+            fprintf(stderr, "gskel-server: out of memory printing the config\n");
+            return 1;
+        }
         puts(json);
         free(json);
         return 0;
@@ -52,13 +61,14 @@ int main(int argc, char **argv) {
         break;
     }
     log_configure((log_level_t)cli.cfg.log.level, (log_format_t)cli.cfg.log.format, NULL);
+    os_on_stop_signals(on_stop_signal);
     if (server_start(&server, &cli.cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gskel-server: %s\n", err);
         /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
         return cli.cfg.backend != CFG_BACKEND_AUTO ? 2 : 1;
     }
-    /* Installed once the workers exist, so the handler never sees a half-built server. */
-    os_on_stop_signals(on_stop_signal);
+    atomic_store(&server_ready, true);
+    if (atomic_load(&stop_signalled)) server_request_stop(&server);
     int status = server_wait(&server);
     log_totals();
     server_destroy(&server);

@@ -37,14 +37,16 @@ static void log_start(const server_t *srv, const char *backend_why, sock_t fd) {
     sock_get_buffers(fd, &snd, &rcv);
     char why[300] = "";
     if (backend_why[0]) log_quote(why, sizeof why, backend_why);
-    char alloc[80], desc[200];
-    log_info("start", "version=%s backend=%s workers=%u allocator=%s io=%s%s%s", GSKEL_VERSION,
-             srv->backend->name, srv->worker_count, log_quote(alloc, sizeof alloc, gs_alloc_name()),
-             log_quote(desc, sizeof desc, io_describe(srv->workers[0].loop)), why[0] ? " skipped=" : "", why);
+    char alloc[80];
+    log_info("start", "version=%s backend=%s workers=%u allocator=%s%s%s", GSKEL_VERSION, srv->backend->name,
+             srv->worker_count, log_quote(alloc, sizeof alloc, gs_alloc_name()), why[0] ? " skipped=" : "", why);
     /* Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping overhead: log what is in force. */
     log_info("listening", "host=%s port=%u sndbuf=%u rcvbuf=%u sndbuf_config=%u rcvbuf_config=%u",
              srv->cfg.listen.host, srv->port, snd, rcv, srv->cfg.socket.sndbuf, srv->cfg.socket.rcvbuf);
 }
+
+/* One worker that cannot run brings the whole server down: half a server is worse than none. */
+static void on_worker_fatal(void *ctx) { server_request_stop(ctx); }
 
 int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     memset(srv, 0, sizeof *srv);
@@ -66,35 +68,31 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     srv->workers = gs_calloc(srv->worker_count, sizeof *srv->workers);
     /* The session id space is split evenly: a worker's id range says who owns a session. */
     uint32_t per = cfg->session.max_sessions / srv->worker_count;
-    uint32_t i;
-    for (i = 0; i < srv->worker_count; i++) {
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
         uint32_t slots = i + 1 == srv->worker_count ? cfg->session.max_sessions - per * i : per;
-        rc = worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, fds[i], per * i, slots);
-        if (rc < 0) {
-            snprintf(err, err_len, "worker %u: cannot start %s loop: %s", i, srv->backend->name, strerror(-rc));
-            break;
-        }
-    }
-    if (rc == 0) log_start(srv, want ? "" : why, fds[0]);
-    for (uint32_t j = 0; rc == 0 && j < srv->worker_count; j++) {
-        char name[24];
-        snprintf(name, sizeof name, "gskel-w%u", j);
-        rc = os_thread_start(&srv->workers[j].thread, name, worker_run, &srv->workers[j]);
-        if (rc < 0) snprintf(err, err_len, "cannot start worker thread: %s", strerror(-rc));
-    }
-    if (rc < 0) {
-        server_request_stop(srv);
-        server_wait(srv);
-        for (uint32_t j = i; j < srv->worker_count; j++) sock_close(fds[j]);
-        server_destroy(srv);
+        worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, fds[i], per * i, slots);
+        srv->workers[i].on_fatal = on_worker_fatal;
+        srv->workers[i].on_fatal_ctx = srv;
     }
     gs_free(fds);
-    return rc;
+    log_start(srv, want ? "" : why, srv->workers[0].listen_fd);
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "gskel-w%u", i);
+        rc = os_thread_start(&srv->workers[i].thread, name, worker_run, &srv->workers[i]);
+        if (rc < 0) {
+            snprintf(err, err_len, "cannot start worker thread: %s", strerror(-rc));
+            server_request_stop(srv);
+            server_wait(srv);
+            server_destroy(srv);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 void server_request_stop(server_t *srv) {
-    for (uint32_t i = 0; i < srv->worker_count; i++)
-        if (srv->workers[i].loop) worker_request_stop(&srv->workers[i]);
+    for (uint32_t i = 0; i < srv->worker_count; i++) worker_request_stop(&srv->workers[i]);
 }
 
 int server_wait(server_t *srv) {

@@ -131,36 +131,50 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     memset(w, 0, sizeof *w);
     w->index = index;
     w->cfg = cfg;
+    w->backend = backend;
+    w->listen_fd = listen_fd;
     atomic_init(&w->stop_requested, false);
-    io_loop_config_t lc = {
-        .recv_buffer_bytes = cfg->io.recv_buffer_bytes,
-        .max_events = cfg->io.max_events,
-        .max_handles = slots + 1,
-    };
-    int rc = backend->loop_open(&w->loop, &lc, on_event, w);
-    if (rc < 0) return rc;
+    atomic_init(&w->wake_loop, NULL);
     session_table_init(&w->sessions, slot_base, slots);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
     pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
-    io_attach(w->loop, &w->listener, listen_fd, SESSION_ID_NONE);
-    return io_accept_start(w->loop, &w->listener);
+    return 0;
+}
+
+static int open_loop(worker_t *w) {
+    io_loop_config_t lc = {
+        .recv_buffer_bytes = w->cfg->io.recv_buffer_bytes,
+        .recv_buffers = w->cfg->io.recv_buffers,
+        .max_events = w->cfg->io.max_events,
+        .max_handles = w->sessions.count + 1,
+    };
+    int rc = w->backend->loop_open(&w->loop, &lc, on_event, w);
+    if (rc < 0) return rc;
+    io_attach(w->loop, &w->listener, w->listen_fd, SESSION_ID_NONE);
+    w->listen_fd = SOCK_INVALID; /* the listener handle owns it now */
+    if ((rc = io_accept_start(w->loop, &w->listener)) < 0) return rc;
+    log_info("worker_started", "worker=%u slots=%u io=\"%s\"", w->index, w->sessions.count, io_describe(w->loop));
+    return 0;
 }
 
 static void abort_for_shutdown(void *ctx, session_t *s) { session_abort(ctx, s, REASON_SHUTDOWN); }
 
 void worker_run(void *arg) {
     worker_t *w = arg;
+    int rc = open_loop(w);
+    if (rc < 0) {
+        log_error("worker_failed", "worker=%u backend=%s error=\"%s\"", w->index, w->backend->name, strerror(-rc));
+        w->exit_status = rc;
+        if (w->on_fatal) w->on_fatal(w->on_fatal_ctx);
+        return;
+    }
+    /* Published after the loop exists, and the stop flag read after publishing: a stop request
+     * that saw no loop to wake is seen here instead (both sides seq_cst). */
+    atomic_store(&w->wake_loop, w->loop);
     bool stopping = false;
     for (;;) {
-        int rc = io_run_once(w->loop, -1);
-        if (rc < 0) {
-            log_error("loop_failed", "worker=%u error=%d", w->index, -rc);
-            w->exit_status = rc;
-            return;
-        }
-        flush_dirty(w);
-        if (!stopping && atomic_load_explicit(&w->stop_requested, memory_order_acquire)) {
+        if (!stopping && atomic_load(&w->stop_requested)) {
             /* No new connections; the sessions left are reset (the server never sends the first
              * FIN, and RST leaves no TIME_WAIT). Graceful KICK-then-grace is the operations
              * issue's shutdown. */
@@ -169,16 +183,26 @@ void worker_run(void *arg) {
             session_table_each(&w->sessions, abort_for_shutdown, w);
         }
         if (stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return;
+        rc = io_run_once(w->loop, -1);
+        if (rc < 0) {
+            log_error("loop_failed", "worker=%u error=\"%s\"", w->index, strerror(-rc));
+            w->exit_status = rc;
+            if (w->on_fatal) w->on_fatal(w->on_fatal_ctx);
+            return;
+        }
+        flush_dirty(w);
     }
 }
 
 void worker_request_stop(worker_t *w) {
-    atomic_store_explicit(&w->stop_requested, true, memory_order_release);
-    io_wake(w->loop);
+    atomic_store(&w->stop_requested, true);
+    io_loop_t *loop = atomic_load(&w->wake_loop);
+    if (loop) io_wake(loop);
 }
 
 void worker_destroy(worker_t *w) {
     if (w->loop) io_loop_close(w->loop);
+    if (w->listen_fd != SOCK_INVALID) sock_close(w->listen_fd); /* the loop never took it */
     session_table_destroy(&w->sessions);
     pool_destroy(&w->send_chunks);
     pool_destroy(&w->frame_bufs);

@@ -28,7 +28,10 @@ typedef struct worker_stats {
 typedef struct worker {
     uint32_t index;
     const cfg_t *cfg;
-    io_loop_t *loop;
+    const io_backend_ops_t *backend;
+    io_loop_t *loop;          /* opened on the worker's own thread (io_uring SINGLE_ISSUER) */
+    _Atomic(io_loop_t *) wake_loop; /* the same loop, published for other threads' io_wake */
+    sock_t listen_fd;
     io_handle_t listener;
     session_table_t sessions;
     pool_t send_chunks;
@@ -39,12 +42,16 @@ typedef struct worker {
     os_thread_t *thread;
     atomic_bool stop_requested;
     int exit_status;          /* 0, or -errno if the loop failed */
+    void (*on_fatal)(void *ctx); /* called on the worker's thread when its loop fails */
+    void *on_fatal_ctx;
 } worker_t;
 
-/* Opens the loop on `backend` and adopts `listen_fd`. Slots [slot_base, slot_base+slots). */
+/* Prepares memory and adopts `listen_fd`; slots [slot_base, slot_base+slots). The loop itself is
+ * opened by worker_run on the worker's thread. */
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 sock_t listen_fd, uint32_t slot_base, uint32_t slots);
-/* Runs until stopped and every session is closed. Thread entry (arg = worker_t *). */
+/* Opens the loop, serves until stopped and every session is closed. Thread entry
+ * (arg = worker_t *). A loop that cannot open sets exit_status. */
 void worker_run(void *arg);
 /* Async-signal-safe: an atomic store and an eventfd write. */
 void worker_request_stop(worker_t *w);

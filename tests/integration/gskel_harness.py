@@ -125,6 +125,7 @@ class Server:
             self.proc.wait()
             raise AssertionError("server did not stop within %ss of %s" % (WAIT_S, sig))
         self._reader.join(timeout=WAIT_S)
+        self.proc.stdout.close()
         os.unlink(self.config_path)
         return rc
 

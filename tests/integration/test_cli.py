@@ -97,7 +97,13 @@ class CliTest(unittest.TestCase):
     def test_bad_port_flag_is_exit_2(self):
         r = run("--port", "http", "--check-config")
         self.assertEqual(r.returncode, 2)
-        self.assertEqual(r.stderr.strip(), "gskel-server: --port: must be an integer in 0..65535")
+        self.assertEqual(r.stderr.strip(), "gskel-server: --port: must be a non-negative integer, not 'http'")
+
+    def test_out_of_range_port_flag_names_the_key(self):
+        r = run("--port", "65536", "--check-config")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(),
+                         "gskel-server: after command-line flags: listen.port: must be an integer in 0..65535")
 
     def test_backend_that_is_not_built_in_is_exit_2(self):
         r = run("--backend", "iocp", "--port", "0")

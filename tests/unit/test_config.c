@@ -286,6 +286,12 @@ static void queue_limit_smaller_than_chunk_rejected_on_load(void **state)
                  "(16384)");
 }
 
+static void recv_buffers_must_be_a_power_of_two(void **state)
+{
+    (void)state;
+    expect_error("{\"io\": {\"recv_buffers\": 1000}}", "t.json: io.recv_buffers: must be a power of two");
+}
+
 static void validate_reports_cross_key_rule_without_location(void **state)
 {
     cfg_t c;
@@ -349,7 +355,7 @@ static void round_trip_with_every_key_changed_is_identical(void **state)
     round_trip("{\"listen\": {\"host\": \"::1\", \"port\": 0, \"backlog\": 1},"
                " \"backend\": \"epoll\", \"workers\": 256,"
                " \"socket\": {\"sndbuf\": 1073741824, \"rcvbuf\": 1, \"nodelay\": false},"
-               " \"io\": {\"recv_buffer_bytes\": 512, \"max_events\": 65536},"
+               " \"io\": {\"recv_buffer_bytes\": 512, \"recv_buffers\": 32768, \"max_events\": 65536},"
                " \"session\": {\"max_sessions\": 16777215, \"max_frame_bytes\": 4,"
                " \"send_chunk_bytes\": 256, \"send_queue_limit_bytes\": 256,"
                " \"login_timeout_ms\": 0, \"idle_timeout_ms\": 86400000, \"close_grace_ms\": 1},"
@@ -465,6 +471,7 @@ int main(void)
         cmocka_unit_test(top_level_must_be_an_object),
         cmocka_unit_test(chunk_smaller_than_frame_rejected_on_load),
         cmocka_unit_test(queue_limit_smaller_than_chunk_rejected_on_load),
+        cmocka_unit_test(recv_buffers_must_be_a_power_of_two),
         cmocka_unit_test(validate_reports_cross_key_rule_without_location),
         cmocka_unit_test(validate_rejects_out_of_range_override),
         cmocka_unit_test(failed_load_leaves_output_untouched),

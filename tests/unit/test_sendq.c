@@ -176,8 +176,10 @@ static void drained_queue_holds_no_chunk(void **state)
     put(f, 30, 2);
     put(f, 30, 3); /* second chunk */
     uint32_t len;
-    while (sendq_peek(&f->q, &len))
+    for (int i = 0; i < 2; i++) {
+        sendq_peek(&f->q, &len);
         sendq_consume(&f->q, &f->chunks, len);
+    }
     assert_int_equal(f->chunks.in_use, 0);
     assert_int_equal(f->q.bytes, 0);
     assert_null(f->q.head);
