@@ -75,7 +75,8 @@ typedef struct io_backend_ops {
     int (*attach)(io_loop_t *loop, io_handle_t *h, sock_t fd, uint32_t user);
     int (*accept_start)(io_loop_t *loop, io_handle_t *listener);
     int (*recv_start)(io_loop_t *loop, io_handle_t *h);
-    /* One send in flight per handle; buf..buf+len must stay valid until its IO_SENT. */
+    /* One send in flight per handle; buf..buf+len must stay valid until its IO_SENT, and the
+     * handle counts as busy (io_send_busy) until that IO_SENT has been delivered. */
     int (*send)(io_loop_t *loop, io_handle_t *h, const uint8_t *buf, uint32_t len);
     /* Cancels every op, closes (SO_LINGER {1,0} first for ABORT: RST, queue dropped), and
      * delivers exactly one IO_CLOSED. No other completion is delivered for h after this call. */

@@ -29,6 +29,7 @@ uint32_t io_deferred_deliver(io_deferred_t *d, io_event_fn fn, void *ctx) {
         } else if (e.handle->state == IO_HANDLE_CLOSING || e.handle->state == IO_HANDLE_CLOSED) {
             continue;
         }
+        if (e.kind == IO_SENT) e.handle->send_ptr = NULL; /* busy until its completion is seen */
         io_event_t ev = { .kind = e.kind, .handle = e.handle, .res = e.res };
         fn(ctx, &ev);
         delivered++;

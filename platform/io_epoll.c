@@ -146,9 +146,10 @@ static int send_some(io_handle_t *h) {
     return 1;
 }
 
+/* The send's result. send_ptr stays set (io_send_busy) until IO_SENT is delivered, so the caller
+ * cannot start another send over bytes whose completion it has not yet seen. */
 static int32_t finish_send(io_handle_t *h, int rc) {
     int32_t res = rc < 0 ? rc : (int32_t)h->send_done;
-    h->send_ptr = NULL;
     h->send_len = h->send_done = 0;
     return res;
 }
@@ -216,6 +217,7 @@ static void on_socket_ready(epoll_loop_t *l, io_handle_t *h, uint32_t events) {
             h->flags &= (uint8_t)~EP_WANT_OUT;
             update_interest(l, h);
             io_event_t ev = { .kind = IO_SENT, .handle = h, .res = finish_send(h, rc) };
+            h->send_ptr = NULL;
             l->fn(l->ctx, &ev);
         }
     }

@@ -74,6 +74,6 @@ static int op_logout(worker_t *w, session_t *s, const frame_t *f) {
     if (f->payload_len != 0) return reject(w, s, REASON_BAD_PAYLOAD);
     if (session_send(w, s, OP_LOGOUT_OK, NULL, 0) < 0) return 1;
     /* LOGOUT_OK goes out with the next flush; the client is to close first. */
-    session_drain(w, s, REASON_LOGOUT);
+    session_notify(w, s, REASON_LOGOUT);
     return 1;
 }

@@ -41,5 +41,7 @@ int dispatch_frame(struct worker *w, session_t *s, const frame_t *f);
 
 /* Longest LOGIN name accepted, bytes. */
 #define LOGIN_NAME_MAX 32u
+/* Longest KICK text sent, bytes: a notice for people, not a payload. */
+#define KICK_TEXT_MAX 200u
 
 #endif

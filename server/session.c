@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bytes.h"
+#include "dispatch.h"
 #include "log.h"
-#include "os.h"
 #include "worker.h"
 
 int session_table_init(session_table_t *t, uint32_t base, uint32_t count) {
@@ -68,37 +69,117 @@ static void table_put(session_table_t *t, session_t *s) {
     t->active--;
 }
 
+/* The deadline of a session that is not leaving: login (OPEN) and idle, whichever comes first;
+ * 0 if neither is configured. */
+static uint64_t active_deadline(const worker_t *w, const session_t *s) {
+    const cfg_t *c = w->cfg;
+    uint64_t d = 0;
+    if (s->state == SESSION_OPEN && c->session.login_timeout_ms) d = s->opened_ms + c->session.login_timeout_ms;
+    if (c->session.idle_timeout_ms) {
+        uint64_t idle = s->last_recv_ms + c->session.idle_timeout_ms;
+        if (!d || idle < d) d = idle;
+    }
+    return d;
+}
+
+static void arm_active_deadline(worker_t *w, session_t *s) {
+    uint64_t d = active_deadline(w, s);
+    if (d) timer_arm(&w->timers, &s->timer, d);
+    else timer_cancel(&w->timers, &s->timer);
+}
+
 session_t *session_open(worker_t *w, sock_t fd, const sock_addr_t *peer) {
     session_t *s = table_take(&w->sessions);
     if (!s) return NULL;
     s->state = SESSION_OPEN;
     s->next_free = SESSION_ID_NONE;
-    s->opened_us = os_now_us();
+    s->opened_ms = s->last_recv_ms = worker_now_ms(w);
     if (peer) sock_ip_pack(peer, &s->peer);
     io_attach(w->loop, &s->io, fd, s->id);
+    arm_active_deadline(w, s);
     return s;
 }
 
 int session_login(worker_t *w, session_t *s) {
-    (void)w;
     if (s->state != SESSION_OPEN) return -EINVAL;
     s->state = SESSION_LOGGED_IN;
+    arm_active_deadline(w, s);
     return 0;
 }
 
-void session_drain(worker_t *w, session_t *s, reason_t why) {
-    (void)w;
-    if (s->state != SESSION_OPEN && s->state != SESSION_LOGGED_IN) return;
-    s->state = SESSION_DRAINING;
+void session_notify(worker_t *w, session_t *s, reason_t why) {
+    if (!session_takes_input(s)) return;
+    s->state = SESSION_FLUSHING;
     s->close_reason = (uint8_t)why;
+    /* A peer that never acknowledges (zero window, gone) must not hold the slot: the wait for the
+     * ack is bounded like the grace that follows it. */
+    s->phase_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
+    timer_arm(&w->timers, &s->timer, worker_now_ms(w) + WORKER_POLL_MS);
+}
+
+void session_grace(worker_t *w, session_t *s) {
+    if (s->state != SESSION_FLUSHING) return;
+    s->state = SESSION_GRACE;
+    timer_arm(&w->timers, &s->timer, worker_now_ms(w) + w->cfg->session.close_grace_ms);
+}
+
+void session_kick(worker_t *w, session_t *s, reason_t why, const char *text) {
+    if (!session_takes_input(s)) return;
+    size_t n = strlen(text);
+    uint16_t len = (uint16_t)(n > KICK_TEXT_MAX ? KICK_TEXT_MAX : n);
+    uint8_t *p = session_send_reserve(w, s, OP_KICK, (uint16_t)(2 + len));
+    if (!p) return; /* no room even for the notice: the session was reset as a slow reader */
+    le_put_u16(p, (uint16_t)why);
+    memcpy(p + 2, text, len);
+    session_notify(w, s, why);
+}
+
+/* Bytes of the notice still on their way: queued here, in flight, or unacknowledged in the
+ * kernel. 0 means the client has it. */
+static int notice_pending(worker_t *w, session_t *s) {
+    if (s->sendq.bytes || io_send_busy(&s->io)) return 1;
+    uint32_t unacked = 0;
+    if (sock_unacked_bytes(s->io.fd, &unacked) < 0) return 0; /* no way to know: start the grace */
+    (void)w;
+    return unacked != 0;
+}
+
+void session_on_deadline(worker_t *w, session_t *s) {
+    uint64_t now = worker_now_ms(w);
+    switch ((session_state_t)s->state) {
+    case SESSION_OPEN:
+    case SESSION_LOGGED_IN: {
+        const cfg_t *c = w->cfg;
+        if (s->state == SESSION_OPEN && c->session.login_timeout_ms && now >= s->opened_ms + c->session.login_timeout_ms) {
+            session_abort(w, s, REASON_LOGIN_TIMEOUT); /* never logged in: slowloris or a stray port scan */
+        } else if (c->session.idle_timeout_ms && now >= s->last_recv_ms + c->session.idle_timeout_ms) {
+            session_kick(w, s, REASON_IDLE_TIMEOUT, "idle timeout");
+        } else {
+            arm_active_deadline(w, s); /* traffic since arming moved the idle deadline */
+        }
+        break;
+    }
+    case SESSION_FLUSHING:
+        if (!notice_pending(w, s)) session_grace(w, s);
+        else if (now >= s->phase_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
+        else timer_arm(&w->timers, &s->timer, now + WORKER_POLL_MS);
+        break;
+    case SESSION_GRACE:
+        session_abort(w, s, (reason_t)s->close_reason); /* the client did not close first */
+        break;
+    case SESSION_FREE:
+    case SESSION_CLOSING:
+        break;
+    }
 }
 
 static void begin_close(worker_t *w, session_t *s, reason_t why, io_close_mode_t mode) {
     if (!session_is_live(s)) return;
-    /* A drained session keeps the reason it was drained for (logout, kick). */
-    if (s->state != SESSION_DRAINING || s->close_reason == REASON_NONE) s->close_reason = (uint8_t)why;
+    /* A session told to go keeps the reason it was told for (logout, kick, shutdown). */
+    if (session_takes_input(s) || s->close_reason == REASON_NONE) s->close_reason = (uint8_t)why;
     s->abortive = mode == IO_CLOSE_ABORT;
     s->state = SESSION_CLOSING;
+    timer_cancel(&w->timers, &s->timer);
     if (s->abortive) sendq_clear(&s->sendq, &w->send_chunks);
     io_close(w->loop, &s->io, mode);
 }
@@ -110,6 +191,7 @@ void session_abort(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, 
 void session_release(worker_t *w, session_t *s) {
     if (s->state != SESSION_CLOSING) return;
     worker_count_disconnect(w, s);
+    timer_cancel(&w->timers, &s->timer);
     frame_reader_reset(&s->reader, &w->frame_bufs);
     sendq_clear(&s->sendq, &w->send_chunks);
     table_put(&w->sessions, s);

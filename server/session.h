@@ -12,16 +12,19 @@
 #include "io.h"
 #include "reason.h"
 #include "sendq.h"
+#include "timer.h"
 
 struct worker;
 
+/* docs/closing.md draws these states and what each transition puts on the wire. */
 typedef enum {
     SESSION_FREE,      /* slot unused */
-    SESSION_OPEN,      /* connected, not logged in: skeleton ops only */
-    SESSION_LOGGED_IN, /* game ops allowed */
-    SESSION_DRAINING,  /* told to go (LOGOUT_OK / KICK): output flushes, input is dropped,
-                          waiting for the client to close first */
-    SESSION_CLOSING    /* io_close issued; the slot frees on IO_CLOSED */
+    SESSION_OPEN,      /* connected, not logged in: skeleton ops only; login deadline */
+    SESSION_LOGGED_IN, /* game ops allowed; idle deadline */
+    SESSION_FLUSHING,  /* told to go (LOGOUT_OK / KICK queued): input dropped, output flushing
+                          until the kernel has sent it and the peer acknowledged it */
+    SESSION_GRACE,     /* notice delivered: waiting close_grace_ms for the client to close first */
+    SESSION_CLOSING    /* io_close issued (FIN after the client's, or RST); frees on IO_CLOSED */
 } session_state_t;
 
 /* Id layout: 8-bit generation above a 24-bit global slot index. */
@@ -33,6 +36,7 @@ typedef struct session {
     io_handle_t io; /* first: the backend hands this pointer back in completions */
     sendq_t sendq;
     frame_reader_t reader;
+    timer_node_t timer;   /* the one deadline that matters in the current state */
     uint32_t id;
     uint32_t next_free;
     uint8_t state;        /* session_state_t */
@@ -41,7 +45,9 @@ typedef struct session {
     uint8_t abortive;     /* the close was an abort (RST) */
     sock_ip_t peer;
     uint64_t bytes_in, bytes_out;
-    uint64_t opened_us;
+    uint64_t opened_ms;
+    uint64_t last_recv_ms;      /* idle timeout: checked when the deadline fires, not per packet */
+    uint64_t phase_deadline_ms; /* FLUSHING: stop waiting for the acknowledgement and reset */
 } session_t;
 
 typedef struct session_table {
@@ -63,13 +69,26 @@ void session_table_each(session_table_t *t, void (*fn)(void *ctx, session_t *s),
 /* Transitions. Each checks its from-state and is a no-op from any other. */
 session_t *session_open(struct worker *w, sock_t fd, const sock_addr_t *peer); /* FREE -> OPEN; NULL if full */
 int session_login(struct worker *w, session_t *s);                            /* OPEN -> LOGGED_IN */
-void session_drain(struct worker *w, session_t *s, reason_t why);             /* OPEN|LOGGED_IN -> DRAINING */
+/* OPEN|LOGGED_IN -> FLUSHING: the last frame is queued; stop dispatching, flush, wait for the ack. */
+void session_notify(struct worker *w, session_t *s, reason_t why);
+void session_grace(struct worker *w, session_t *s);                           /* FLUSHING -> GRACE */
 void session_close(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, normal close */
 void session_abort(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, RST */
 void session_release(struct worker *w, session_t *s);                         /* CLOSING -> FREE, on IO_CLOSED */
 
+/* Kick with notice: KICK {u16 reason, text} is queued, then session_notify. The notice is
+ * delivered and acknowledged, the client gets close_grace_ms to close first, else RST. */
+void session_kick(struct worker *w, session_t *s, reason_t why, const char *text);
+
+/* The session's deadline fired (timer wheel callback): time out, poll the ack, or re-arm. */
+void session_on_deadline(struct worker *w, session_t *s);
+
 static inline int session_is_live(const session_t *s) {
-    return s->state == SESSION_OPEN || s->state == SESSION_LOGGED_IN || s->state == SESSION_DRAINING;
+    return s->state >= SESSION_OPEN && s->state <= SESSION_GRACE;
+}
+/* Frames from the client are dispatched only before the session was told to go. */
+static inline int session_takes_input(const session_t *s) {
+    return s->state == SESSION_OPEN || s->state == SESSION_LOGGED_IN;
 }
 
 /* Queues one frame for the next flush. A full queue aborts the session as slow_reader.

@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -25,7 +26,7 @@ void worker_count_disconnect(worker_t *w, session_t *s) {
              "session=%u peer=%s reason=%s close=%s bytes_in=%llu bytes_out=%llu age_ms=%llu", s->id,
              sock_ip_str(&s->peer, peer, sizeof peer), reason_name(r), s->abortive ? "rst" : "fin",
              (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
-             (unsigned long long)((os_now_us() - s->opened_us) / 1000u));
+             (unsigned long long)(worker_now_ms(w) - s->opened_ms));
 }
 
 static void on_accepted(worker_t *w, const io_event_t *ev) {
@@ -72,7 +73,8 @@ static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     }
     s->bytes_in += (uint64_t)ev->res;
     w->stats.bytes_in += (uint64_t)ev->res;
-    if (s->state == SESSION_DRAINING) return; /* told to go: input no longer dispatched */
+    if (!session_takes_input(s)) return; /* told to go: input is read (to see the FIN) and dropped */
+    s->last_recv_ms = worker_now_ms(w);
     feed_ctx_t fc = { w, s };
     int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, ev->data,
                                (size_t)ev->res, on_frame, &fc);
@@ -136,6 +138,7 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     atomic_init(&w->stop_requested, false);
     atomic_init(&w->wake_loop, NULL);
     session_table_init(&w->sessions, slot_base, slots);
+    timer_wheel_init(&w->timers, os_now_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
     pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
@@ -158,7 +161,12 @@ static int open_loop(worker_t *w) {
     return 0;
 }
 
-static void abort_for_shutdown(void *ctx, session_t *s) { session_abort(ctx, s, REASON_SHUTDOWN); }
+static void on_deadline(void *ctx, timer_node_t *t) {
+    session_on_deadline(ctx, (session_t *)((char *)t - offsetof(session_t, timer)));
+}
+
+/* Every frame already received has been answered into the queue; the KICK goes after it. */
+static void kick_for_shutdown(void *ctx, session_t *s) { session_kick(ctx, s, REASON_SHUTDOWN, "server shutting down"); }
 
 void worker_run(void *arg) {
     worker_t *w = arg;
@@ -175,15 +183,20 @@ void worker_run(void *arg) {
     bool stopping = false;
     for (;;) {
         if (!stopping && atomic_load(&w->stop_requested)) {
-            /* No new connections; the sessions left are reset (the server never sends the first
-             * FIN, and RST leaves no TIME_WAIT). Graceful KICK-then-grace is the operations
-             * issue's shutdown. */
+            /* No new connections; every session is told (KICK), gets its notice delivered and
+             * close_grace_ms to close first, then RST: nothing owed is lost, no TIME_WAIT. */
             stopping = true;
             io_close(w->loop, &w->listener, IO_CLOSE_NORMAL);
-            session_table_each(&w->sessions, abort_for_shutdown, w);
+            session_table_each(&w->sessions, kick_for_shutdown, w);
+            flush_dirty(w);
         }
         if (stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return;
-        rc = io_run_once(w->loop, -1);
+        w->now_fresh = false;
+        int timeout = timer_wheel_timeout_ms(&w->timers, worker_now_ms(w));
+        w->now_fresh = false; /* events after the wait read the clock afresh */
+        rc = io_run_once(w->loop, timeout);
+        w->now_fresh = false;
+        timer_wheel_advance(&w->timers, worker_now_ms(w), on_deadline, w);
         if (rc < 0) {
             log_error("loop_failed", "worker=%u error=\"%s\"", w->index, strerror(-rc));
             w->exit_status = rc;
@@ -203,6 +216,7 @@ void worker_request_stop(worker_t *w) {
 void worker_destroy(worker_t *w) {
     if (w->loop) io_loop_close(w->loop);
     if (w->listen_fd != SOCK_INVALID) sock_close(w->listen_fd); /* the loop never took it */
+    timer_wheel_destroy(&w->timers); /* first: it disarms nodes that live in the session slots */
     session_table_destroy(&w->sessions);
     pool_destroy(&w->send_chunks);
     pool_destroy(&w->frame_bufs);

@@ -13,6 +13,13 @@
 #include "pool.h"
 #include "reason.h"
 #include "session.h"
+#include "timer.h"
+
+/* Timer wheel resolution and size (one revolution = 40.96 s), and how often a kick notice's
+ * acknowledgement is polled. Resolutions, not limits: the limits are session.* config keys. */
+#define WORKER_TICK_MS 10u
+#define WORKER_WHEEL_SLOTS 4096u
+#define WORKER_POLL_MS 10u
 
 /* Counters written by the owning worker only; readers on other threads load them relaxed. */
 typedef struct worker_stats {
@@ -36,6 +43,9 @@ typedef struct worker {
     session_table_t sessions;
     pool_t send_chunks;
     pool_t frame_bufs;        /* partial frames cut across reads */
+    timer_wheel_t timers;     /* every session's deadline */
+    uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */
+    bool now_fresh;
     uint32_t *dirty;          /* slot indexes with output to flush this turn */
     uint32_t dirty_count;
     worker_stats_t stats;
@@ -58,6 +68,15 @@ void worker_request_stop(worker_t *w);
 void worker_destroy(worker_t *w);
 
 void worker_mark_dirty(worker_t *w, session_t *s);
+
+/* The loop turn's time: one clock read per turn, however many events it handles. */
+static inline uint64_t worker_now_ms(worker_t *w) {
+    if (!w->now_fresh) {
+        w->now_ms = os_now_us() / 1000u;
+        w->now_fresh = true;
+    }
+    return w->now_ms;
+}
 /* Counts and logs a session's end once (called by session_release). */
 void worker_count_disconnect(worker_t *w, session_t *s);
 

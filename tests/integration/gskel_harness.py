@@ -2,11 +2,12 @@
 over TCP, and read the kernel's view of the server's sockets (/proc/net/tcp).
 
 Python's standard library only. Tests get the binary and backend from the environment that CTest
-sets (GSKEL_SERVER, GSKEL_BACKEND)."""
+sets (GSKEL_SERVER, GSKEL_BACKEND, and GSKEL_SERVER_PREFIX for a Windows build run under Wine)."""
 import errno
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import struct
@@ -18,10 +19,21 @@ import unittest
 
 SERVER = os.environ.get("GSKEL_SERVER", "build/bin/gskel-server")
 BACKEND = os.environ.get("GSKEL_BACKEND", "epoll")
+# A Windows build is driven from Linux through Wine (tests/wine/): GSKEL_SERVER_PREFIX="wine" runs
+# the .exe with it. That server takes Windows paths, and Wine turns SIGINT into the Ctrl+C event
+# the server stops on, while SIGTERM ends a Wine process without running any handler.
+SERVER_PREFIX = shlex.split(os.environ.get("GSKEL_SERVER_PREFIX", ""))
+SERVER_IS_WINDOWS = SERVER.lower().endswith(".exe")
+STOP_SIGNAL = signal.SIGINT if SERVER_IS_WINDOWS else signal.SIGTERM
 
 OP_ECHO, OP_PING, OP_PONG = 0x0001, 0x0002, 0x0003
 OP_LOGIN, OP_LOGIN_OK, OP_LOGOUT, OP_LOGOUT_OK = 0x0010, 0x0011, 0x0012, 0x0013
 OP_KICK = 0x0020
+
+# server/reason.h: the numbers KICK carries.
+REASONS = ["none", "client_close", "logout", "bad_frame", "bad_opcode", "bad_state", "bad_payload",
+           "flood", "slow_reader", "login_timeout", "idle_timeout", "banned", "kicked", "cheat",
+           "shutdown", "io_error"]
 
 # Deadlines for waiting on the server: generous, because they bound a hang, not a speed.
 WAIT_S = 20.0
@@ -35,6 +47,13 @@ def frame(op, payload=b"", length=None):
     """One wire frame; `length` overrides the header's length field (for bad frames)."""
     n = len(payload) + 4 if length is None else length
     return struct.pack("<HH", n, op) + payload
+
+
+def server_path(path):
+    """A file on this machine as the server names it: under Wine, drive Z: is the Linux root."""
+    if SERVER_IS_WINDOWS and path.startswith("/"):
+        return "Z:" + path.replace("/", "\\")
+    return path
 
 
 def parse_logfmt(line):
@@ -51,8 +70,9 @@ class Server:
 
     def __init__(self, overrides=None, args=(), backend=None):
         self.backend = backend or BACKEND
-        cfg = {"listen": {"host": "127.0.0.1", "port": 0}, "workers": 1,
-               "admin": {"port": 0}, "log": {"level": "debug"}}
+        # A short close grace keeps stops quick: every session gets KICK, then this long to close.
+        cfg = {"listen": {"host": "127.0.0.1", "port": 0}, "workers": 1, "admin": {"port": 0},
+               "log": {"level": "debug"}, "session": {"close_grace_ms": 300}}
         for section, values in (overrides or {}).items():
             if isinstance(values, dict):
                 cfg.setdefault(section, {}).update(values)
@@ -64,12 +84,12 @@ class Server:
         self.lines = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [SERVER, "--config", self.config_path, "--backend", self.backend, *args],
+            [*SERVER_PREFIX, SERVER, "--config", server_path(self.config_path), "--backend", self.backend, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
         start = self.wait_for_log("start")
-        if start.get("backend") != self.backend:
+        if self.backend != "auto" and start.get("backend") != self.backend:
             raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
         self.port = int(self.wait_for_log("listening")["port"])
 
@@ -114,8 +134,9 @@ class Server:
     def connect(self):
         return Client(self.port)
 
-    def stop(self, sig=signal.SIGTERM):
-        """Stops the server and returns its exit status."""
+    def stop(self, sig=None):
+        """Stops the server (SIGTERM; SIGINT under Wine) and returns its exit status."""
+        sig = sig or STOP_SIGNAL
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -125,8 +146,10 @@ class Server:
             self.proc.wait()
             raise AssertionError("server did not stop within %ss of %s" % (WAIT_S, sig))
         self._reader.join(timeout=WAIT_S)
-        self.proc.stdout.close()
-        os.unlink(self.config_path)
+        if not self.proc.stdout.closed:
+            self.proc.stdout.close()
+        if os.path.exists(self.config_path):
+            os.unlink(self.config_path)
         return rc
 
     def socket_states(self):
@@ -192,6 +215,12 @@ class Client:
     def echo(self, payload):
         self.send_frame(OP_ECHO, payload)
         return self.expect_frame(OP_ECHO)
+
+    def expect_kick(self):
+        """Reads a KICK frame; returns (reason name, text)."""
+        payload = self.expect_frame(OP_KICK)
+        code = struct.unpack("<H", payload[:2])[0]
+        return REASONS[code], payload[2:].decode()
 
     def login(self, name=b"player"):
         self.send_frame(OP_LOGIN, bytes([len(name)]) + name)

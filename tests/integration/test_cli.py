@@ -122,7 +122,9 @@ class CliTest(unittest.TestCase):
             c = s.connect()
             self.assertEqual(c.echo(b"x"), b"x")
             self.assertEqual(s.stop(sig), 0)
+            # Told first (KICK), then reset when it did not close within the grace.
             self.assertEqual(c.end_of_stream(), "rst")
+            self.assertEqual(c.trailing, [(0x0020, b"\x0e\x00server shutting down")])
 
     def test_socket_buffers_are_set_on_the_listener_and_inherited(self):
         s = Server({"socket": {"sndbuf": 65536, "rcvbuf": 32768}})
