@@ -38,7 +38,9 @@ typedef struct frame_reader {
 
 /* Feeds n bytes. Calls fn for each complete frame in order. Returns 0 when all bytes were
  * consumed, FRAME_EBADLEN on a length outside 4..max_frame (nothing after it is delivered), or
- * fn's non-zero value. `bufs` holds objects of at least max_frame bytes. */
+ * fn's non-zero value. `bufs` holds objects of at least max_frame bytes. After a non-zero
+ * return the reader is only fit for frame_reader_reset. An empty payload's pointer is non-NULL
+ * but must not be read. */
 int frame_reader_feed(frame_reader_t *r, pool_t *bufs, uint32_t max_frame,
                       const uint8_t *data, size_t n, frame_fn fn, void *ctx);
 

@@ -292,6 +292,8 @@ size_t log_line_build(char *out, size_t cap, bool json, const char *ts, const ch
                       const char *event, const char *kv, bool kv_cut)
 {
     lbuf_t b = { out, cap - LOG_TAIL_RESERVE, 0 };
+    if (!event)
+        event = "";
     size_t ev_len = strnlen(event, LOG_EVENT_MAX);
     bool truncated = ev_len == LOG_EVENT_MAX && event[ev_len] != '\0';
 

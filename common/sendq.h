@@ -29,7 +29,7 @@ static inline uint32_t sendq_chunk_capacity(const pool_t *chunks) {
 
 /* Reserves n contiguous bytes at the tail and returns them to be filled, or NULL with *err:
  * -ENOBUFS if q->bytes + n would pass limit (the caller kicks the slow reader), -EMSGSIZE if n
- * does not fit a chunk. */
+ * does not fit a chunk, -EINVAL if n is 0. */
 uint8_t *sendq_reserve(sendq_t *q, pool_t *chunks, uint32_t limit, uint32_t n, int *err);
 
 /* The next contiguous run of unsent bytes (inside the head chunk); NULL and *len 0 if empty. */

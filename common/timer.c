@@ -143,13 +143,23 @@ int timer_wheel_timeout_ms(const timer_wheel_t *w, uint64_t now_ms)
 static uint32_t visit_slot(timer_wheel_t *w, timer_node_t *slot, uint64_t now_ms, timer_fn fn,
                            void *ctx)
 {
+    if (slot->next == slot)
+        return 0;
+    timer_node_t pending;
+    pending.next = slot->next;
+    pending.prev = slot->prev;
+    pending.next->prev = &pending;
+    pending.prev->next = &pending;
+    list_init(slot);
+
     uint32_t fired = 0;
-    timer_node_t *t = slot->next, *nx;
-    for (; t != slot; t = nx) {
-        nx = t->next;
-        if (t->expires_ms > now_ms)
-            continue;
+    while (pending.next != &pending) {
+        timer_node_t *t = pending.next;
         list_unlink(t);
+        if (t->expires_ms > now_ms) {
+            list_push(slot, t); /* revolutions away: same slot */
+            continue;
+        }
         note_removed(w, t);
         fired++;
         fn(ctx, t);

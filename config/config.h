@@ -49,6 +49,14 @@ typedef struct cfg {
         uint32_t max_packets_per_sec; /* 0 = off */
         uint32_t max_bytes_per_sec;   /* 0 = off */
         uint32_t max_conns_per_ip;    /* 0 = off */
+        uint32_t packets_burst;       /* 0 = max_packets_per_sec */
+        uint32_t bytes_burst;         /* 0 = max_bytes_per_sec */
+        uint32_t partial_frame_timeout_ms; /* 0 = off */
+        uint32_t autoban_kicks;       /* 0 = off */
+        uint32_t autoban_window_s;
+        uint32_t ban_seconds;
+        uint32_t ipv6_prefix_bits;    /* 1..128 */
+        uint32_t max_tracked_ips;
     } guard;
     struct {
         char host[CFG_HOST_MAX];

@@ -17,6 +17,24 @@ static const char *const names[REASON_COUNT] = {
     [REASON_CHEAT] = "cheat",
     [REASON_SHUTDOWN] = "shutdown",
     [REASON_IO_ERROR] = "io_error",
+    [REASON_SLOW_SENDER] = "slow_sender",
+    [REASON_IP_LIMIT] = "ip_limit",
 };
 
 const char *reason_name(reason_t r) { return (unsigned)r < REASON_COUNT ? names[r] : "unknown"; }
+
+bool reason_is_abuse(reason_t r) {
+    switch (r) {
+    case REASON_BAD_FRAME:
+    case REASON_BAD_OPCODE:
+    case REASON_BAD_STATE:
+    case REASON_BAD_PAYLOAD:
+    case REASON_FLOOD:
+    case REASON_CHEAT:
+    case REASON_SLOW_SENDER:
+        return true;
+    default:
+        /* A slow reader may be a phone in a tunnel; a login timeout may be a port scan. */
+        return false;
+    }
+}

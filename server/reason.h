@@ -4,6 +4,8 @@
 #ifndef GSKEL_REASON_H
 #define GSKEL_REASON_H
 
+#include <stdbool.h>
+
 typedef enum {
     REASON_NONE = 0,
     REASON_CLIENT_CLOSE,  /* peer closed first (FIN): the good path */
@@ -21,9 +23,13 @@ typedef enum {
     REASON_CHEAT,
     REASON_SHUTDOWN,
     REASON_IO_ERROR,      /* the socket failed (reset by peer, ...) */
+    REASON_SLOW_SENDER,   /* a frame begun and not finished within guard.partial_frame_timeout_ms */
+    REASON_IP_LIMIT,      /* reset at accept: the address has guard.max_conns_per_ip already */
     REASON_COUNT
 } reason_t;
 
 const char *reason_name(reason_t r);
+/* Reasons that count towards an automatic ban of the address (guard.autoban_kicks). */
+bool reason_is_abuse(reason_t r);
 
 #endif

@@ -66,11 +66,12 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
         return rc;
     }
     srv->workers = gs_calloc(srv->worker_count, sizeof *srv->workers);
+    guard_create(&srv->guard, &srv->cfg);
     /* The session id space is split evenly: a worker's id range says who owns a session. */
     uint32_t per = cfg->session.max_sessions / srv->worker_count;
     for (uint32_t i = 0; i < srv->worker_count; i++) {
         uint32_t slots = i + 1 == srv->worker_count ? cfg->session.max_sessions - per * i : per;
-        worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, fds[i], per * i, slots);
+        worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, srv->guard, fds[i], per * i, slots);
         srv->workers[i].on_fatal = on_worker_fatal;
         srv->workers[i].on_fatal_ctx = srv;
     }
@@ -127,5 +128,7 @@ void server_destroy(server_t *srv) {
     for (uint32_t i = 0; i < srv->worker_count; i++) worker_destroy(&srv->workers[i]);
     gs_free(srv->workers);
     srv->workers = NULL;
+    guard_destroy(srv->guard);
+    srv->guard = NULL;
     srv->worker_count = 0;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "guard.h"
 #include "io.h"
 #include "worker.h"
 
@@ -16,6 +17,7 @@ typedef struct server {
     const io_backend_ops_t *backend;
     uint32_t worker_count;
     worker_t *workers;
+    guard_t *guard;
     uint16_t port; /* bound port (listen.port 0 picks one) */
 } server_t;
 

@@ -71,14 +71,15 @@ static void table_put(session_table_t *t, session_t *s) {
 
 /* The deadline of a session that is not leaving: login (OPEN) and idle, whichever comes first;
  * 0 if neither is configured. */
+static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
+
 static uint64_t active_deadline(const worker_t *w, const session_t *s) {
     const cfg_t *c = w->cfg;
     uint64_t d = 0;
     if (s->state == SESSION_OPEN && c->session.login_timeout_ms) d = s->opened_ms + c->session.login_timeout_ms;
-    if (c->session.idle_timeout_ms) {
-        uint64_t idle = s->last_recv_ms + c->session.idle_timeout_ms;
-        if (!d || idle < d) d = idle;
-    }
+    if (c->session.idle_timeout_ms) d = earliest(d, s->last_recv_ms + c->session.idle_timeout_ms);
+    if (s->partial_since_ms && c->guard.partial_frame_timeout_ms)
+        d = earliest(d, s->partial_since_ms + c->guard.partial_frame_timeout_ms);
     return d;
 }
 
@@ -95,6 +96,8 @@ session_t *session_open(worker_t *w, sock_t fd, const sock_addr_t *peer) {
     s->next_free = SESSION_ID_NONE;
     s->opened_ms = s->last_recv_ms = worker_now_ms(w);
     if (peer) sock_ip_pack(peer, &s->peer);
+    token_bucket_init(&s->packets, &w->packet_rate, s->opened_ms);
+    token_bucket_init(&s->bytes, &w->byte_rate, s->opened_ms);
     io_attach(w->loop, &s->io, fd, s->id);
     arm_active_deadline(w, s);
     return s;
@@ -113,7 +116,7 @@ void session_notify(worker_t *w, session_t *s, reason_t why) {
     s->close_reason = (uint8_t)why;
     /* A peer that never acknowledges (zero window, gone) must not hold the slot: the wait for the
      * ack is bounded like the grace that follows it. */
-    s->phase_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
+    s->notice_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
     timer_arm(&w->timers, &s->timer, worker_now_ms(w) + WORKER_POLL_MS);
 }
 
@@ -150,7 +153,10 @@ void session_on_deadline(worker_t *w, session_t *s) {
     case SESSION_OPEN:
     case SESSION_LOGGED_IN: {
         const cfg_t *c = w->cfg;
-        if (s->state == SESSION_OPEN && c->session.login_timeout_ms && now >= s->opened_ms + c->session.login_timeout_ms) {
+        if (s->partial_since_ms && c->guard.partial_frame_timeout_ms &&
+            now >= s->partial_since_ms + c->guard.partial_frame_timeout_ms) {
+            session_abort(w, s, REASON_SLOW_SENDER); /* dribbling a frame to hold a slot */
+        } else if (s->state == SESSION_OPEN && c->session.login_timeout_ms && now >= s->opened_ms + c->session.login_timeout_ms) {
             session_abort(w, s, REASON_LOGIN_TIMEOUT); /* never logged in: slowloris or a stray port scan */
         } else if (c->session.idle_timeout_ms && now >= s->last_recv_ms + c->session.idle_timeout_ms) {
             session_kick(w, s, REASON_IDLE_TIMEOUT, "idle timeout");
@@ -161,7 +167,7 @@ void session_on_deadline(worker_t *w, session_t *s) {
     }
     case SESSION_FLUSHING:
         if (!notice_pending(w, s)) session_grace(w, s);
-        else if (now >= s->phase_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
+        else if (now >= s->notice_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
         else timer_arm(&w->timers, &s->timer, now + WORKER_POLL_MS);
         break;
     case SESSION_GRACE:
@@ -171,6 +177,17 @@ void session_on_deadline(worker_t *w, session_t *s) {
     case SESSION_CLOSING:
         break;
     }
+}
+
+void session_track_partial(worker_t *w, session_t *s) {
+    if (!frame_reader_mid_frame(&s->reader)) {
+        s->partial_since_ms = 0; /* the idle/login deadline armed stays; it re-arms when it fires */
+        return;
+    }
+    if (s->partial_since_ms || !w->cfg->guard.partial_frame_timeout_ms) return;
+    s->partial_since_ms = worker_now_ms(w);
+    uint64_t d = s->partial_since_ms + w->cfg->guard.partial_frame_timeout_ms;
+    if (!timer_armed(&s->timer) || d < s->timer.expires_ms) timer_arm(&w->timers, &s->timer, d);
 }
 
 static void begin_close(worker_t *w, session_t *s, reason_t why, io_close_mode_t mode) {
@@ -191,6 +208,11 @@ void session_abort(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, 
 void session_release(worker_t *w, session_t *s) {
     if (s->state != SESSION_CLOSING) return;
     worker_count_disconnect(w, s);
+    if (guard_release(w->guard, &s->peer, (reason_t)s->close_reason, worker_now_ms(w))) {
+        char ip[64];
+        log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
+                 w->cfg->guard.ban_seconds, w->cfg->guard.autoban_kicks, w->cfg->guard.autoban_window_s);
+    }
     timer_cancel(&w->timers, &s->timer);
     frame_reader_reset(&s->reader, &w->frame_bufs);
     sendq_clear(&s->sendq, &w->send_chunks);

@@ -13,6 +13,7 @@
 #include "reason.h"
 #include "sendq.h"
 #include "timer.h"
+#include "token_bucket.h"
 
 struct worker;
 
@@ -47,7 +48,12 @@ typedef struct session {
     uint64_t bytes_in, bytes_out;
     uint64_t opened_ms;
     uint64_t last_recv_ms;      /* idle timeout: checked when the deadline fires, not per packet */
-    uint64_t phase_deadline_ms; /* FLUSHING: stop waiting for the acknowledgement and reset */
+    union {
+        uint64_t partial_since_ms;  /* OPEN, LOGGED_IN: a frame begun and unfinished since (0 = none) */
+        uint64_t notice_deadline_ms; /* FLUSHING: stop waiting for the acknowledgement and reset */
+    };
+    token_bucket_t packets;     /* guard.max_packets_per_sec */
+    token_bucket_t bytes;       /* guard.max_bytes_per_sec */
 } session_t;
 
 typedef struct session_table {
@@ -82,6 +88,9 @@ void session_kick(struct worker *w, session_t *s, reason_t why, const char *text
 
 /* The session's deadline fired (timer wheel callback): time out, poll the ack, or re-arm. */
 void session_on_deadline(struct worker *w, session_t *s);
+
+/* After a read: a frame left unfinished starts the slow-sender clock, a finished one stops it. */
+void session_track_partial(struct worker *w, session_t *s);
 
 static inline int session_is_live(const session_t *s) {
     return s->state >= SESSION_OPEN && s->state <= SESSION_GRACE;

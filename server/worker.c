@@ -35,11 +35,21 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
         log_warn("accept_failed", "worker=%u error=%d", w->index, -ev->res);
         return;
     }
-    session_t *s = atomic_load_explicit(&w->stop_requested, memory_order_relaxed)
-                       ? NULL : session_open(w, ev->accepted_fd, ev->peer);
+    sock_ip_t ip = { 0 };
+    if (ev->peer) sock_ip_pack(ev->peer, &ip);
+    reason_t refused = guard_admit(w->guard, &ip, worker_now_ms(w));
+    session_t *s = NULL;
+    if (!refused) {
+        if (!atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) s = session_open(w, ev->accepted_fd, ev->peer);
+        if (!s) guard_release(w->guard, &ip, REASON_NONE, worker_now_ms(w)); /* give back the admission */
+    }
     if (!s) {
-        /* Full (or stopping): refuse with RST before any session memory is taken. */
-        w->stats.rejected_full++;
+        /* Banned, over its address's limit, full or stopping: RST before any session memory. */
+        if (refused) w->stats.disconnects[refused]++;
+        else w->stats.rejected_full++;
+        char peer[64];
+        log_debug("refused", "peer=%s reason=%s", sock_ip_str(&ip, peer, sizeof peer),
+                  refused ? reason_name(refused) : "full");
         sock_set_abortive(ev->accepted_fd);
         sock_close(ev->accepted_fd);
         return;
@@ -58,6 +68,10 @@ typedef struct feed_ctx {
 static int on_frame(void *ctx, const frame_t *f) {
     feed_ctx_t *fc = ctx;
     fc->w->stats.frames_in++;
+    if (!token_bucket_take(&fc->s->packets, &fc->w->packet_rate, worker_now_ms(fc->w), 1)) {
+        session_abort(fc->w, fc->s, REASON_FLOOD);
+        return 1;
+    }
     return dispatch_frame(fc->w, fc->s, f);
 }
 
@@ -75,10 +89,15 @@ static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     w->stats.bytes_in += (uint64_t)ev->res;
     if (!session_takes_input(s)) return; /* told to go: input is read (to see the FIN) and dropped */
     s->last_recv_ms = worker_now_ms(w);
+    if (!token_bucket_take(&s->bytes, &w->byte_rate, s->last_recv_ms, (uint32_t)ev->res)) {
+        session_abort(w, s, REASON_FLOOD);
+        return;
+    }
     feed_ctx_t fc = { w, s };
     int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, ev->data,
                                (size_t)ev->res, on_frame, &fc);
     if (rc == FRAME_EBADLEN) session_abort(w, s, REASON_BAD_FRAME);
+    else if (rc == 0) session_track_partial(w, s);
 }
 
 static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
@@ -128,11 +147,21 @@ static void flush_dirty(worker_t *w) {
     w->dirty_count = 0;
 }
 
+/* A burst of 0 means one second's worth; a byte burst below one receive buffer would refuse
+ * every full read, whatever the rate. */
+static token_bucket_rate_t rate_of(uint32_t per_sec, uint32_t burst, uint32_t floor) {
+    uint32_t b = burst ? burst : per_sec;
+    return (token_bucket_rate_t){ per_sec, per_sec && b < floor ? floor : b };
+}
+
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
-                sock_t listen_fd, uint32_t slot_base, uint32_t slots) {
+                guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots) {
     memset(w, 0, sizeof *w);
     w->index = index;
     w->cfg = cfg;
+    w->guard = guard;
+    w->packet_rate = rate_of(cfg->guard.max_packets_per_sec, cfg->guard.packets_burst, 1);
+    w->byte_rate = rate_of(cfg->guard.max_bytes_per_sec, cfg->guard.bytes_burst, cfg->io.recv_buffer_bytes);
     w->backend = backend;
     w->listen_fd = listen_fd;
     atomic_init(&w->stop_requested, false);

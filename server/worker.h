@@ -13,7 +13,9 @@
 #include "pool.h"
 #include "reason.h"
 #include "session.h"
+#include "guard.h"
 #include "timer.h"
+#include "token_bucket.h"
 
 /* Timer wheel resolution and size (one revolution = 40.96 s), and how often a kick notice's
  * acknowledgement is polled. Resolutions, not limits: the limits are session.* config keys. */
@@ -44,6 +46,8 @@ typedef struct worker {
     pool_t send_chunks;
     pool_t frame_bufs;        /* partial frames cut across reads */
     timer_wheel_t timers;     /* every session's deadline */
+    guard_t *guard;           /* shared by all workers: per-address limits and bans */
+    token_bucket_rate_t packet_rate, byte_rate;
     uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */
     bool now_fresh;
     uint32_t *dirty;          /* slot indexes with output to flush this turn */
@@ -59,7 +63,7 @@ typedef struct worker {
 /* Prepares memory and adopts `listen_fd`; slots [slot_base, slot_base+slots). The loop itself is
  * opened by worker_run on the worker's thread. */
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
-                sock_t listen_fd, uint32_t slot_base, uint32_t slots);
+                guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots);
 /* Opens the loop, serves until stopped and every session is closed. Thread entry
  * (arg = worker_t *). A loop that cannot open sets exit_status. */
 void worker_run(void *arg);

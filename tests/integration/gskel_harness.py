@@ -71,8 +71,11 @@ class Server:
     def __init__(self, overrides=None, args=(), backend=None):
         self.backend = backend or BACKEND
         # A short close grace keeps stops quick: every session gets KICK, then this long to close.
+        # Autoban is off: every test client is 127.0.0.1, and tests that misbehave on purpose
+        # would ban the next test's clients (test_guards.py turns it on where it is the subject).
         cfg = {"listen": {"host": "127.0.0.1", "port": 0}, "workers": 1, "admin": {"port": 0},
-               "log": {"level": "debug"}, "session": {"close_grace_ms": 300}}
+               "log": {"level": "debug"}, "session": {"close_grace_ms": 300},
+               "guard": {"autoban_kicks": 0}}
         for section, values in (overrides or {}).items():
             if isinstance(values, dict):
                 cfg.setdefault(section, {}).update(values)
@@ -92,6 +95,10 @@ class Server:
         if self.backend != "auto" and start.get("backend") != self.backend:
             raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
         self.port = int(self.wait_for_log("listening")["port"])
+        # Port 0 can hand the server an ephemeral port on which an earlier client socket still
+        # sits in TIME_WAIT (SO_REUSEADDR allows the bind): those are not the server's.
+        self.foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.port)
+                        if not rem.endswith(":0000")}
 
     def _read_output(self):
         for line in self.proc.stdout:
@@ -131,8 +138,8 @@ class Server:
                 out.append(kv)
         return out
 
-    def connect(self):
-        return Client(self.port)
+    def connect(self, source=None):
+        return Client(self.port, source=source)
 
     def stop(self, sig=None):
         """Stops the server (SIGTERM; SIGINT under Wine) and returns its exit status."""
@@ -153,13 +160,13 @@ class Server:
         return rc
 
     def socket_states(self):
-        """TCP states of the server's sockets on its port (local port = server port)."""
-        return socket_states_on_port(self.port)
+        """TCP states of the server's sockets (local port = server port, older sockets left out)."""
+        return socket_states_on_port(self.port, ignore=self.foreign)
 
 
-def socket_states_on_port(port, local=True):
-    """Counts of TCP states of sockets whose local (or remote) port is `port`."""
-    counts = {}
+def sockets_on_port(port, local=True):
+    """(local, remote, state) of every TCP socket whose local (or remote) port is `port`."""
+    found = []
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(path) as f:
@@ -168,18 +175,29 @@ def socket_states_on_port(port, local=True):
                     cols = row.split()
                     addr = cols[1] if local else cols[2]
                     if int(addr.rsplit(":", 1)[1], 16) == port:
-                        state = TCP_STATES.get(cols[3], cols[3])
-                        counts[state] = counts.get(state, 0) + 1
+                        found.append((cols[1], cols[2], TCP_STATES.get(cols[3], cols[3])))
         except FileNotFoundError:
             pass
+    return found
+
+
+def socket_states_on_port(port, local=True, ignore=()):
+    """Counts of TCP states of sockets whose local (or remote) port is `port`, leaving out the
+    (local, remote) pairs in `ignore`."""
+    counts = {}
+    for loc, rem, state in sockets_on_port(port, local):
+        if (loc, rem) not in ignore:
+            counts[state] = counts.get(state, 0) + 1
     return counts
 
 
 class Client:
     """One TCP connection speaking the gskel wire protocol."""
 
-    def __init__(self, port, host="127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=WAIT_S)
+    def __init__(self, port, host="127.0.0.1", source=None):
+        """`source`: a local address to connect from (127.0.0.x: another client address)."""
+        self.sock = socket.create_connection((host, port), timeout=WAIT_S,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
@@ -266,10 +284,9 @@ class ServerTestCase(unittest.TestCase):
         self.server = Server(self.overrides)
 
     def tearDown(self):
-        port = self.server.port
         rc = self.server.stop()
         self.assertEqual(rc, 0, "server exit status\n" + "\n".join(self.server.lines[-20:]))
-        states = socket_states_on_port(port)
+        states = self.server.socket_states()
         self.assertEqual(states.get("TIME_WAIT", 0), 0, f"TIME_WAIT on the server port: {states}")
         self.assertEqual(states.get("CLOSE_WAIT", 0), 0, f"CLOSE_WAIT on the server port: {states}")
 

@@ -7,7 +7,7 @@ import struct
 import time
 
 from gskel_harness import (OP_ECHO, OP_KICK, OP_LOGOUT, OP_LOGOUT_OK, Client, ServerTestCase,
-                           frame, main, socket_states_on_port, wait_until)
+                           frame, main, wait_until)
 
 MANY = 1000
 
@@ -24,7 +24,7 @@ class ClosingTest(ServerTestCase):
     overrides = {"session": {"login_timeout_ms": 0, "idle_timeout_ms": 0, "close_grace_ms": 300}}
 
     def assert_no_wait_states(self):
-        states = socket_states_on_port(self.server.port)
+        states = self.server.socket_states()
         self.assertEqual(states.get("TIME_WAIT", 0), 0, states)
         self.assertEqual(states.get("CLOSE_WAIT", 0), 0, states)
 
@@ -170,7 +170,7 @@ class ManyClientsTest(ServerTestCase):
         for c in clients:
             c.close()
         self.server.wait_for_log("disconnect", count=MANY, reason="client_close")
-        wait_until(lambda: socket_states_on_port(self.server.port).get("ESTABLISHED", 0) == 0,
+        wait_until(lambda: self.server.socket_states().get("ESTABLISHED", 0) == 0,
                    "server sockets to close")
         self.assert_no_wait_states()
 
