@@ -93,6 +93,8 @@ const char *log_quote(char *buf, size_t cap, const char *s)
         buf[0] = '\0';
         return buf;
     }
+    if (!s)
+        s = "";
     size_t o = 0;
     buf[o++] = '"';
     /* Room for the closing quote and the NUL is kept back; an escape is never cut in half. */

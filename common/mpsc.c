@@ -88,8 +88,9 @@ int mpsc_push(mpsc_t *q, const void *elem)
         intptr_t dif = (intptr_t)(seq - pos);
         if (dif == 0) {
             /* On failure pos is reloaded with the current tail. */
-            atomic_store_explicit(&q->tail, pos + 1, memory_order_relaxed);
-            break;
+            if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
         } else if (dif < 0) {
             return -EAGAIN; /* the cell still holds the element of the previous lap */
         } else {

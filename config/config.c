@@ -272,6 +272,8 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
     /* The kernel's provided-buffer ring takes a power-of-two number of entries. */
     if (c->io.recv_buffers & (c->io.recv_buffers - 1))
         return cfg_fail(err, "io.recv_buffers: must be a power of two");
+    if (c->io.command_queue & (c->io.command_queue - 1))
+        return cfg_fail(err, "io.command_queue: must be a power of two");
     return 0;
 }
 

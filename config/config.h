@@ -35,6 +35,7 @@ typedef struct cfg {
         uint32_t recv_buffer_bytes; /* one receive buffer; 512..1 MiB */
         uint32_t recv_buffers;      /* io_uring provided buffers per worker; power of two, 1..32768 */
         uint32_t max_events;        /* completions handled per loop turn; 1..65536 */
+        uint32_t command_queue;     /* commands from other threads a worker can hold; power of two */
     } io;
     struct {
         uint32_t max_sessions;           /* 1..16,777,215 */

@@ -33,6 +33,7 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT("io.recv_buffer_bytes", io.recv_buffer_bytes, 512, 1u << 20),
     CFG_UINT("io.recv_buffers", io.recv_buffers, 1, 32768),
     CFG_UINT("io.max_events", io.max_events, 1, 65536),
+    CFG_UINT("io.command_queue", io.command_queue, 2, 1u << 20),
     CFG_UINT("session.max_sessions", session.max_sessions, 1, 16777215),
     CFG_UINT("session.max_frame_bytes", session.max_frame_bytes, 4, 65535),
     CFG_UINT("session.send_chunk_bytes", session.send_chunk_bytes, 256, 1u << 20),

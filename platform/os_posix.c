@@ -33,7 +33,15 @@ int os_thread_start(os_thread_t **out, const char *name, os_thread_fn fn, void *
     t->fn = fn;
     t->arg = arg;
     strncpy(t->name, name, sizeof t->name - 1);
+    /* Threads start with the stop signals blocked: they are delivered to the main thread only,
+     * whose handler knows when the server may be touched. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     int rc = pthread_create(&t->tid, NULL, thread_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         gs_free(t);
         return -rc;

@@ -70,6 +70,9 @@ int main(int argc, char **argv) {
     atomic_store(&server_ready, true);
     if (atomic_load(&stop_signalled)) server_request_stop(&server);
     int status = server_wait(&server);
+    /* Workers are joined and only this thread takes signals now: a late SIGTERM must not reach
+     * a server being freed. */
+    atomic_store(&server_ready, false);
     log_totals();
     server_destroy(&server);
     return status == 0 ? 0 : 1;

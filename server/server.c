@@ -112,15 +112,15 @@ void server_stats(const server_t *srv, worker_stats_t *out) {
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; i < srv->worker_count; i++) {
         const worker_stats_t *s = &srv->workers[i].stats;
-        out->accepted += s->accepted;
-        out->rejected_full += s->rejected_full;
-        out->accept_errors += s->accept_errors;
-        for (int r = 0; r < REASON_COUNT; r++) out->disconnects[r] += s->disconnects[r];
-        out->bytes_in += s->bytes_in;
-        out->bytes_out += s->bytes_out;
-        out->frames_in += s->frames_in;
-        out->frames_out += s->frames_out;
-        out->send_calls += s->send_calls;
+        stat_add(&out->accepted, stat_read(&s->accepted));
+        stat_add(&out->rejected_full, stat_read(&s->rejected_full));
+        stat_add(&out->accept_errors, stat_read(&s->accept_errors));
+        for (int r = 0; r < REASON_COUNT; r++) stat_add(&out->disconnects[r], stat_read(&s->disconnects[r]));
+        stat_add(&out->bytes_in, stat_read(&s->bytes_in));
+        stat_add(&out->bytes_out, stat_read(&s->bytes_out));
+        stat_add(&out->frames_in, stat_read(&s->frames_in));
+        stat_add(&out->frames_out, stat_read(&s->frames_out));
+        stat_add(&out->send_calls, stat_read(&s->send_calls));
     }
 }
 

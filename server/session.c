@@ -234,7 +234,7 @@ uint8_t *session_send_reserve(worker_t *w, session_t *s, uint16_t op, uint16_t l
         log_error("frame_too_large", "session=%u op=0x%04x payload_len=%u", s->id, op, len);
         return NULL;
     }
-    w->stats.frames_out++;
+    stat_add(&w->stats.frames_out, 1);
     worker_mark_dirty(w, s);
     return p;
 }

@@ -19,7 +19,7 @@ void worker_mark_dirty(worker_t *w, session_t *s) {
 
 void worker_count_disconnect(worker_t *w, session_t *s) {
     reason_t r = (reason_t)s->close_reason;
-    w->stats.disconnects[r]++;
+    stat_add(&w->stats.disconnects[r], 1);
     char peer[64];
     /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. */
     log_emit(r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO, "disconnect",
@@ -31,7 +31,7 @@ void worker_count_disconnect(worker_t *w, session_t *s) {
 
 static void on_accepted(worker_t *w, const io_event_t *ev) {
     if (ev->res < 0) {
-        w->stats.accept_errors++;
+        stat_add(&w->stats.accept_errors, 1);
         log_warn("accept_failed", "worker=%u error=%d", w->index, -ev->res);
         return;
     }
@@ -45,8 +45,8 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
     }
     if (!s) {
         /* Banned, over its address's limit, full or stopping: RST before any session memory. */
-        if (refused) w->stats.disconnects[refused]++;
-        else w->stats.rejected_full++;
+        if (refused) stat_add(&w->stats.disconnects[refused], 1);
+        else stat_add(&w->stats.rejected_full, 1);
         char peer[64];
         log_debug("refused", "peer=%s reason=%s", sock_ip_str(&ip, peer, sizeof peer),
                   refused ? reason_name(refused) : "full");
@@ -54,7 +54,7 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
         sock_close(ev->accepted_fd);
         return;
     }
-    w->stats.accepted++;
+    stat_add(&w->stats.accepted, 1);
     if (w->cfg->socket.nodelay) sock_set_nodelay(s->io.fd, true);
     int rc = io_recv_start(w->loop, &s->io);
     if (rc < 0) session_abort(w, s, REASON_IO_ERROR);
@@ -67,7 +67,7 @@ typedef struct feed_ctx {
 
 static int on_frame(void *ctx, const frame_t *f) {
     feed_ctx_t *fc = ctx;
-    fc->w->stats.frames_in++;
+    stat_add(&fc->w->stats.frames_in, 1);
     if (!token_bucket_take(&fc->s->packets, &fc->w->packet_rate, worker_now_ms(fc->w), 1)) {
         session_abort(fc->w, fc->s, REASON_FLOOD);
         return 1;
@@ -86,7 +86,7 @@ static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
         return;
     }
     s->bytes_in += (uint64_t)ev->res;
-    w->stats.bytes_in += (uint64_t)ev->res;
+    stat_add(&w->stats.bytes_in, (uint64_t)ev->res);
     if (!session_takes_input(s)) return; /* told to go: input is read (to see the FIN) and dropped */
     s->last_recv_ms = worker_now_ms(w);
     if (!token_bucket_take(&s->bytes, &w->byte_rate, s->last_recv_ms, (uint32_t)ev->res)) {
@@ -107,8 +107,26 @@ static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
     }
     sendq_consume(&s->sendq, &w->send_chunks, (uint32_t)ev->res);
     s->bytes_out += (uint64_t)ev->res;
-    w->stats.bytes_out += (uint64_t)ev->res;
+    stat_add(&w->stats.bytes_out, (uint64_t)ev->res);
     if (s->sendq.bytes) worker_mark_dirty(w, s);
+}
+
+int worker_post(worker_t *w, const worker_cmd_t *cmd) {
+    int rc = mpsc_push(w->commands, cmd);
+    if (rc < 0) return rc;
+    io_loop_t *loop = atomic_load(&w->wake_loop);
+    if (loop) io_wake(loop);
+    return 0;
+}
+
+static void run_commands(worker_t *w) {
+    worker_cmd_t cmd;
+    while (mpsc_pop(w->commands, &cmd)) {
+        session_t *s = session_table_find(&w->sessions, cmd.session_id);
+        if (!s) continue; /* ended meanwhile, or a stale id: the generation says so */
+        if (cmd.kind == WORKER_CMD_KICK) session_kick(w, s, (reason_t)cmd.reason, "kicked by the server");
+        else session_abort(w, s, (reason_t)cmd.reason);
+    }
 }
 
 static void on_event(void *ctx, const io_event_t *ev) {
@@ -127,6 +145,7 @@ static void on_event(void *ctx, const io_event_t *ev) {
         if (ev->handle != &w->listener) session_release(w, session_of(ev->handle));
         break;
     case IO_WOKEN:
+        run_commands(w);
         break; /* the loop re-checks its stop flag after every turn */
     }
 }
@@ -141,7 +160,7 @@ static void flush_dirty(worker_t *w) {
         uint32_t len = 0;
         const uint8_t *p = sendq_peek(&s->sendq, &len);
         if (!p) continue;
-        w->stats.send_calls++;
+        stat_add(&w->stats.send_calls, 1);
         if (io_send(w->loop, &s->io, p, len) < 0) session_abort(w, s, REASON_IO_ERROR);
     }
     w->dirty_count = 0;
@@ -171,7 +190,7 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
     pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
-    return 0;
+    return mpsc_init(&w->commands, cfg->io.command_queue, sizeof(worker_cmd_t));
 }
 
 static int open_loop(worker_t *w) {
@@ -250,5 +269,6 @@ void worker_destroy(worker_t *w) {
     pool_destroy(&w->send_chunks);
     pool_destroy(&w->frame_bufs);
     gs_free(w->dirty);
+    mpsc_destroy(w->commands);
     memset(w, 0, sizeof *w);
 }

@@ -15,6 +15,7 @@
 #include "session.h"
 #include "guard.h"
 #include "timer.h"
+#include "mpsc.h"
 #include "token_bucket.h"
 
 /* Timer wheel resolution and size (one revolution = 40.96 s), and how often a kick notice's
@@ -23,16 +24,35 @@
 #define WORKER_WHEEL_SLOTS 4096u
 #define WORKER_POLL_MS 10u
 
-/* Counters written by the owning worker only; readers on other threads load them relaxed. */
+/* A counter with one writer (its worker) and readers anywhere (metrics): relaxed loads and
+ * stores, no read-modify-write, so counting costs a plain add on the hot path. */
+typedef _Atomic uint64_t stat_t;
+static inline void stat_add(stat_t *c, uint64_t n) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+static inline uint64_t stat_read(const stat_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
+
 typedef struct worker_stats {
-    uint64_t accepted;
-    uint64_t rejected_full;  /* reset at accept: the session table was full */
-    uint64_t accept_errors;
-    uint64_t disconnects[REASON_COUNT];
-    uint64_t bytes_in, bytes_out;
-    uint64_t frames_in, frames_out;
-    uint64_t send_calls;     /* io_send calls: frames_out / send_calls is the coalescing ratio */
+    stat_t accepted;
+    stat_t rejected_full;  /* reset at accept: the session table was full */
+    stat_t accept_errors;
+    stat_t disconnects[REASON_COUNT];
+    stat_t bytes_in, bytes_out;
+    stat_t frames_in, frames_out;
+    stat_t send_calls;     /* io_send calls: frames_out / send_calls is the coalescing ratio */
 } worker_stats_t;
+
+/* Work for a worker from another thread (admin endpoint, logic thread), by session id. */
+typedef enum {
+    WORKER_CMD_KICK,  /* kick with notice: KICK frame, grace, then RST */
+    WORKER_CMD_ABORT, /* RST now */
+} worker_cmd_kind_t;
+
+typedef struct worker_cmd {
+    uint8_t kind;       /* worker_cmd_kind_t */
+    uint8_t reason;     /* reason_t */
+    uint32_t session_id;
+} worker_cmd_t;
 
 typedef struct worker {
     uint32_t index;
@@ -46,6 +66,7 @@ typedef struct worker {
     pool_t send_chunks;
     pool_t frame_bufs;        /* partial frames cut across reads */
     timer_wheel_t timers;     /* every session's deadline */
+    mpsc_t *commands;         /* worker_cmd_t from other threads, drained every loop turn */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
     token_bucket_rate_t packet_rate, byte_rate;
     uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */
@@ -72,6 +93,10 @@ void worker_request_stop(worker_t *w);
 void worker_destroy(worker_t *w);
 
 void worker_mark_dirty(worker_t *w, session_t *s);
+
+/* Any thread: queues a command for the worker that owns cmd->session_id and wakes it.
+ * -EAGAIN if its queue is full (the caller reports it; nothing blocks). */
+int worker_post(worker_t *w, const worker_cmd_t *cmd);
 
 /* The loop turn's time: one clock read per turn, however many events it handles. */
 static inline uint64_t worker_now_ms(worker_t *w) {

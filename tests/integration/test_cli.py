@@ -126,6 +126,15 @@ class CliTest(unittest.TestCase):
             self.assertEqual(c.end_of_stream(), "rst")
             self.assertEqual(c.trailing, [(0x0020, b"\x0e\x00server shutting down")])
 
+    def test_repeated_stop_signals_during_shutdown_are_harmless(self):
+        s = Server({"session": {"close_grace_ms": 200}})
+        clients = [s.connect() for _ in range(20)]
+        for c in clients:
+            c.echo(b"x")
+        for _ in range(5):  # the first starts the shutdown, the rest land during it
+            s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.stop(), 0)
+
     def test_socket_buffers_are_set_on_the_listener_and_inherited(self):
         s = Server({"socket": {"sndbuf": 65536, "rcvbuf": 32768}})
         try:
