@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include <stdatomic.h>
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,8 +12,9 @@
 
 #include "log_line.h"
 
-/* Written only by log_configure, before threads start; log_emit only reads them. */
-static log_level_t g_min_level = LOG_INFO;
+/* Written by log_configure before threads start; the level also by log_set_level at any time
+ * (a config reload), so it is atomic. log_emit only reads them. */
+static _Atomic log_level_t g_min_level = LOG_INFO;
 static log_format_t g_format = LOG_FORMAT_LOGFMT;
 static FILE *g_out; /* NULL: stderr, resolved per call since stderr is not a constant */
 
@@ -19,6 +22,8 @@ static FILE *g_out; /* NULL: stderr, resolved per call since stderr is not a con
 #define LOG_TS_MAX 48
 
 static const char *const g_level_names[] = { "debug", "info", "warn", "error" };
+
+void log_set_level(log_level_t min_level) { atomic_store_explicit(&g_min_level, min_level, memory_order_relaxed); }
 
 void log_configure(log_level_t min_level, log_format_t format, FILE *out)
 {
@@ -29,7 +34,7 @@ void log_configure(log_level_t min_level, log_format_t format, FILE *out)
 
 bool log_enabled(log_level_t level)
 {
-    return level >= g_min_level;
+    return level >= atomic_load_explicit(&g_min_level, memory_order_relaxed);
 }
 
 static void log_timestamp(char out[LOG_TS_MAX])

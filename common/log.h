@@ -13,6 +13,8 @@ typedef enum { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON } log_format_t;
 /* Process-wide; call before threads start. `out` NULL = stderr. */
 void log_configure(log_level_t min_level, log_format_t format, FILE *out);
 bool log_enabled(log_level_t level);
+/* Any thread, any time (SIGHUP reload). */
+void log_set_level(log_level_t min_level);
 
 /* Writes: ts=2026-11-25T06:42:12.123456Z level=info event=EVENT <kv...>
  * `kv_fmt` is printf-style and yields space-separated key=value pairs; a value with spaces or

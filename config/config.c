@@ -274,6 +274,9 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
         return cfg_fail(err, "io.recv_buffers: must be a power of two");
     if (c->io.command_queue & (c->io.command_queue - 1))
         return cfg_fail(err, "io.command_queue: must be a power of two");
+    /* The admin endpoint kicks and bans: anywhere but loopback it must not be open to all. */
+    if (c->admin.port && !cfg_host_is_loopback(c->admin.host) && !c->admin.token[0])
+        return cfg_fail(err, "admin.token: required when admin.host is not a loopback address");
     return 0;
 }
 
@@ -338,4 +341,27 @@ int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX])
     free(buf);
     fclose(f);
     return rc;
+}
+
+bool cfg_host_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
+}
+
+void cfg_diff(const cfg_t *a, const cfg_t *b, void (*fn)(void *ctx, const char *path, bool live), void *ctx)
+{
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        const cfg_key_t *k = &cfg_keys[i];
+        if (memcmp((const char *)a + k->off, (const char *)b + k->off, k->size) != 0)
+            fn(ctx, k->path, k->live);
+    }
+}
+
+void cfg_apply_live(cfg_t *dst, const cfg_t *src)
+{
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        const cfg_key_t *k = &cfg_keys[i];
+        if (k->live)
+            memcpy((char *)dst + k->off, (const char *)src + k->off, k->size);
+    }
 }

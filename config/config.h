@@ -62,6 +62,7 @@ typedef struct cfg {
     struct {
         char host[CFG_HOST_MAX];
         uint32_t port; /* 0 = admin endpoint off */
+        char token[CFG_HOST_MAX]; /* bearer token; required when host is not loopback */
     } admin;
     struct {
         cfg_log_level_t level;
@@ -88,6 +89,14 @@ int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX]);
 
 /* Cross-key checks (send_chunk_bytes >= max_frame_bytes, ...) after CLI overrides are applied. */
 int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX]);
+
+/* Calls fn for every key whose value differs between a and b; `live` says whether a running
+ * server can take the new value (SIGHUP) or needs a restart. */
+void cfg_diff(const cfg_t *a, const cfg_t *b, void (*fn)(void *ctx, const char *path, bool live), void *ctx);
+/* Copies every live key's value from src into dst (what a reload applies). */
+void cfg_apply_live(cfg_t *dst, const cfg_t *src);
+/* Whether host is a loopback address ("127.x.x.x", "::1", "localhost"). */
+bool cfg_host_is_loopback(const char *host);
 
 /* The effective config as pretty JSON, every key present, no trailing newline; cfg_load_text
  * reads it back to an identical struct. NULL if out of memory. Caller frees with free(). */

@@ -14,11 +14,19 @@ static const char *const cfg_level_names[] = {"debug", "info", "warn", "error", 
 static const char *const cfg_format_names[] = {"logfmt", "json", NULL};
 
 #define CFG_FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
-#define CFG_UINT(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL}
-#define CFG_BOOL(p, f) {p, CFG_T_BOOL, 0, 1, CFG_FIELD(f), NULL}
-#define CFG_STR(p, f) {p, CFG_T_STR, 1, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL}
+#define CFG_UINT(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL, false}
+#define CFG_BOOL(p, f) {p, CFG_T_BOOL, 0, 1, CFG_FIELD(f), NULL, false}
+#define CFG_STR(p, f) {p, CFG_T_STR, 1, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL, false}
+#define CFG_STR_EMPTY_OK(p, f) {p, CFG_T_STR, 0, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL, false}
 #define CFG_ENUM(p, f, names) \
-    {p, CFG_T_ENUM, 0, sizeof(names) / sizeof(names[0]) - 2, CFG_FIELD(f), names}
+    {p, CFG_T_ENUM, 0, sizeof(names) / sizeof(names[0]) - 2, CFG_FIELD(f), names, false}
+/* Keys a SIGHUP reload changes in the running server: limits, timeouts, log level, socket
+ * buffers for new connections. The rest (sizes of preallocated things, addresses, threads)
+ * need a restart. */
+#define CFG_UINT_LIVE(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL, true}
+#define CFG_BOOL_LIVE(p, f) {p, CFG_T_BOOL, 0, 1, CFG_FIELD(f), NULL, true}
+#define CFG_ENUM_LIVE(p, f, names) \
+    {p, CFG_T_ENUM, 0, sizeof(names) / sizeof(names[0]) - 2, CFG_FIELD(f), names, true}
 
 /* In config/server.json order, which is also the order cfg_to_json prints. */
 const cfg_key_t cfg_keys[] = {
@@ -27,9 +35,9 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT("listen.backlog", listen.backlog, 1, 65535),
     CFG_ENUM("backend", backend, cfg_backend_names),
     CFG_UINT("workers", workers, 0, 256),
-    CFG_UINT("socket.sndbuf", socket.sndbuf, 0, 1u << 30),
-    CFG_UINT("socket.rcvbuf", socket.rcvbuf, 0, 1u << 30),
-    CFG_BOOL("socket.nodelay", socket.nodelay),
+    CFG_UINT_LIVE("socket.sndbuf", socket.sndbuf, 0, 1u << 30),
+    CFG_UINT_LIVE("socket.rcvbuf", socket.rcvbuf, 0, 1u << 30),
+    CFG_BOOL_LIVE("socket.nodelay", socket.nodelay),
     CFG_UINT("io.recv_buffer_bytes", io.recv_buffer_bytes, 512, 1u << 20),
     CFG_UINT("io.recv_buffers", io.recv_buffers, 1, 32768),
     CFG_UINT("io.max_events", io.max_events, 1, 65536),
@@ -37,24 +45,25 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT("session.max_sessions", session.max_sessions, 1, 16777215),
     CFG_UINT("session.max_frame_bytes", session.max_frame_bytes, 4, 65535),
     CFG_UINT("session.send_chunk_bytes", session.send_chunk_bytes, 256, 1u << 20),
-    CFG_UINT("session.send_queue_limit_bytes", session.send_queue_limit_bytes, 256, 1u << 30),
-    CFG_UINT("session.login_timeout_ms", session.login_timeout_ms, 0, 86400000),
-    CFG_UINT("session.idle_timeout_ms", session.idle_timeout_ms, 0, 86400000),
-    CFG_UINT("session.close_grace_ms", session.close_grace_ms, 1, 600000),
-    CFG_UINT("guard.max_packets_per_sec", guard.max_packets_per_sec, 0, 10000000),
-    CFG_UINT("guard.max_bytes_per_sec", guard.max_bytes_per_sec, 0, 1u << 30),
-    CFG_UINT("guard.max_conns_per_ip", guard.max_conns_per_ip, 0, 1000000),
-    CFG_UINT("guard.packets_burst", guard.packets_burst, 0, 10000000),
-    CFG_UINT("guard.bytes_burst", guard.bytes_burst, 0, 1u << 30),
-    CFG_UINT("guard.partial_frame_timeout_ms", guard.partial_frame_timeout_ms, 0, 600000),
-    CFG_UINT("guard.autoban_kicks", guard.autoban_kicks, 0, 1000000),
-    CFG_UINT("guard.autoban_window_s", guard.autoban_window_s, 1, 86400),
-    CFG_UINT("guard.ban_seconds", guard.ban_seconds, 1, 31536000),
+    CFG_UINT_LIVE("session.send_queue_limit_bytes", session.send_queue_limit_bytes, 256, 1u << 30),
+    CFG_UINT_LIVE("session.login_timeout_ms", session.login_timeout_ms, 0, 86400000),
+    CFG_UINT_LIVE("session.idle_timeout_ms", session.idle_timeout_ms, 0, 86400000),
+    CFG_UINT_LIVE("session.close_grace_ms", session.close_grace_ms, 1, 600000),
+    CFG_UINT_LIVE("guard.max_packets_per_sec", guard.max_packets_per_sec, 0, 10000000),
+    CFG_UINT_LIVE("guard.max_bytes_per_sec", guard.max_bytes_per_sec, 0, 1u << 30),
+    CFG_UINT_LIVE("guard.max_conns_per_ip", guard.max_conns_per_ip, 0, 1000000),
+    CFG_UINT_LIVE("guard.packets_burst", guard.packets_burst, 0, 10000000),
+    CFG_UINT_LIVE("guard.bytes_burst", guard.bytes_burst, 0, 1u << 30),
+    CFG_UINT_LIVE("guard.partial_frame_timeout_ms", guard.partial_frame_timeout_ms, 0, 600000),
+    CFG_UINT_LIVE("guard.autoban_kicks", guard.autoban_kicks, 0, 1000000),
+    CFG_UINT_LIVE("guard.autoban_window_s", guard.autoban_window_s, 1, 86400),
+    CFG_UINT_LIVE("guard.ban_seconds", guard.ban_seconds, 1, 31536000),
     CFG_UINT("guard.ipv6_prefix_bits", guard.ipv6_prefix_bits, 1, 128),
     CFG_UINT("guard.max_tracked_ips", guard.max_tracked_ips, 1, 16777216),
     CFG_STR("admin.host", admin.host),
     CFG_UINT("admin.port", admin.port, 0, 65535),
-    CFG_ENUM("log.level", log.level, cfg_level_names),
+    CFG_STR_EMPTY_OK("admin.token", admin.token),
+    CFG_ENUM_LIVE("log.level", log.level, cfg_level_names),
     CFG_ENUM("log.format", log.format, cfg_format_names),
     CFG_UINT("game.tick_hz", game.tick_hz, 1, 1000),
 };

@@ -18,6 +18,7 @@ typedef struct cfg_key {
     uint32_t min, max;        /* CFG_T_UINT; CFG_T_STR: length in bytes; CFG_T_ENUM: 0..n-1 */
     size_t off, size;         /* the field in cfg_t; enum fields are stored as int */
     const char *const *names; /* CFG_T_ENUM: the JSON spelling of each value, in enum order */
+    bool live;                /* SIGHUP applies it to the running server (else: restart needed) */
 } cfg_key_t;
 
 /* The value at `big` must be >= the value at `small` (both CFG_T_UINT). */

@@ -22,5 +22,9 @@ int os_cpu_count(void);
  * and ignores SIGPIPE. */
 typedef void (*os_stop_fn)(int signo);
 int os_on_stop_signals(os_stop_fn fn);
+/* Calls fn (same rules) on SIGHUP: reload the config. No-op where there is no such signal. */
+int os_on_reload_signal(os_stop_fn fn);
+
+void os_sleep_ms(uint32_t ms);
 
 #endif

@@ -39,6 +39,7 @@ int os_thread_start(os_thread_t **out, const char *name, os_thread_fn fn, void *
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     int rc = pthread_create(&t->tid, NULL, thread_main, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -104,4 +105,24 @@ int os_on_stop_signals(os_stop_fn fn) {
     /* A peer's reset must be an error on the send, not the death of the process. */
     signal(SIGPIPE, SIG_IGN);
     return 0;
+}
+
+static os_stop_fn reload_fn;
+
+static void on_reload(int signo) {
+    if (reload_fn) reload_fn(signo);
+}
+
+int os_on_reload_signal(os_stop_fn fn) {
+    reload_fn = fn;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_reload;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGHUP, &sa, NULL) < 0 ? -errno : 0;
+}
+
+void os_sleep_ms(uint32_t ms) {
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }

@@ -62,6 +62,10 @@ void sock_accept_shed(sock_t listener, int *spare);
 /* "1.2.3.4:5678" / "[::1]:5678" into buf; returns buf. */
 const char *sock_addr_str(const sock_addr_t *a, char *buf, size_t cap);
 void sock_ip_pack(const sock_addr_t *a, sock_ip_t *out);
+/* "1.2.3.4" or "2001:db8::1" (no port) into ip; -EINVAL if it is neither. */
+int sock_ip_parse(const char *s, sock_ip_t *ip);
+/* SO_SNDBUF / SO_RCVBUF on a socket (0 = leave as is): on a listener, for connections to come. */
+int sock_set_buffers(sock_t s, uint32_t sndbuf, uint32_t rcvbuf);
 /* "1.2.3.4:5678" / "[::1]:5678" into buf; returns buf. */
 const char *sock_ip_str(const sock_ip_t *ip, char *buf, size_t cap);
 /* The address alone, without the port ("1.2.3.4"), for per-address guards and bans. */

@@ -69,8 +69,7 @@ int sock_listen(const sock_listen_opts_t *o, sock_t *out) {
     if (o->reuseport && (rc = set_int_opt(s, SOL_SOCKET, SO_REUSEPORT, 1)) < 0) goto fail;
     /* Before listen(): accepted sockets inherit these and the SYN carries the window scale
      * that fits them; set later, the scale is already fixed. */
-    if (o->sndbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_SNDBUF, (int)o->sndbuf)) < 0) goto fail;
-    if (o->rcvbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_RCVBUF, (int)o->rcvbuf)) < 0) goto fail;
+    if ((rc = sock_set_buffers(s, o->sndbuf, o->rcvbuf)) < 0) goto fail;
     if (bind(s, (struct sockaddr *)&addr.ss, addr.len) < 0 || listen(s, o->backlog) < 0) {
         rc = -errno;
         goto fail;
@@ -158,4 +157,24 @@ void sock_accept_shed(sock_t listener, int *spare) {
         close(victim);
     }
     *spare = sock_spare_open();
+}
+
+int sock_ip_parse(const char *s, sock_ip_t *ip) {
+    memset(ip, 0, sizeof *ip);
+    if (inet_pton(AF_INET, s, ip->addr) == 1) {
+        ip->family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, ip->addr) == 1) {
+        ip->family = 6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int sock_set_buffers(sock_t s, uint32_t sndbuf, uint32_t rcvbuf) {
+    int rc = 0;
+    if (sndbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_SNDBUF, (int)sndbuf)) < 0) return rc;
+    if (rcvbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_RCVBUF, (int)rcvbuf)) < 0) return rc;
+    return 0;
 }

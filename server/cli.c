@@ -18,20 +18,15 @@ static int parse_uint(const char *flag, const char *s, uint32_t *out, char err[C
     return 0;
 }
 
-/* Flags that take a value, in the order they are laid over the config. */
-typedef struct overrides {
-    const char *port, *backend, *workers;
-} overrides_t;
-
-static int apply_overrides(cli_t *c, const overrides_t *o, char err[CFG_ERR_MAX]) {
-    if (o->port && parse_uint("--port", o->port, &c->cfg.listen.port, err) < 0) return -EINVAL;
-    if (o->workers && parse_uint("--workers", o->workers, &c->cfg.workers, err) < 0) return -EINVAL;
-    if (o->backend && cfg_backend_parse(o->backend, &c->cfg.backend) < 0) {
+static int apply_overrides(const cli_t *o, cfg_t *cfg, char err[CFG_ERR_MAX]) {
+    if (o->port && parse_uint("--port", o->port, &cfg->listen.port, err) < 0) return -EINVAL;
+    if (o->workers && parse_uint("--workers", o->workers, &cfg->workers, err) < 0) return -EINVAL;
+    if (o->backend && cfg_backend_parse(o->backend, &cfg->backend) < 0) {
         snprintf(err, CFG_ERR_MAX, "--backend: must be one of \"auto\", \"io_uring\", \"epoll\", \"iocp\"");
         return -EINVAL;
     }
     char why[CFG_ERR_MAX];
-    if (cfg_validate(&c->cfg, why) < 0) {
+    if (cfg_validate(cfg, why) < 0) {
         snprintf(err, CFG_ERR_MAX, "after command-line flags: %.400s", why);
         return -EINVAL;
     }
@@ -41,14 +36,13 @@ static int apply_overrides(cli_t *c, const overrides_t *o, char err[CFG_ERR_MAX]
 int cli_parse(cli_t *c, int argc, char **argv, char err[CFG_ERR_MAX]) {
     memset(c, 0, sizeof *c);
     c->action = CLI_SERVE;
-    overrides_t o = { 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **value = NULL;
         if (!strcmp(a, "--config")) value = &c->config_path;
-        else if (!strcmp(a, "--port")) value = &o.port;
-        else if (!strcmp(a, "--backend")) value = &o.backend;
-        else if (!strcmp(a, "--workers")) value = &o.workers;
+        else if (!strcmp(a, "--port")) value = &c->port;
+        else if (!strcmp(a, "--backend")) value = &c->backend;
+        else if (!strcmp(a, "--workers")) value = &c->workers;
         else if (!strcmp(a, "--check-config")) c->action = CLI_CHECK_CONFIG;
         else if (!strcmp(a, "--print-config")) c->action = CLI_PRINT_CONFIG;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) c->action = CLI_HELP;
@@ -66,9 +60,16 @@ int cli_parse(cli_t *c, int argc, char **argv, char err[CFG_ERR_MAX]) {
         }
     }
     if (c->action == CLI_HELP || c->action == CLI_VERSION) return 0;
-    int rc = c->config_path ? cfg_load_file(&c->cfg, c->config_path, err) : cfg_load_defaults(&c->cfg, err);
+    return cli_reload(c, &c->cfg, err);
+}
+
+int cli_reload(const cli_t *c, cfg_t *out, char err[CFG_ERR_MAX]) {
+    cfg_t cfg;
+    int rc = c->config_path ? cfg_load_file(&cfg, c->config_path, err) : cfg_load_defaults(&cfg, err);
     if (rc < 0) return rc;
-    return apply_overrides(c, &o, err);
+    if ((rc = apply_overrides(c, &cfg, err)) < 0) return rc;
+    *out = cfg;
+    return 0;
 }
 
 void cli_usage(FILE *out) {
@@ -81,6 +82,8 @@ void cli_usage(FILE *out) {
           "  --print-config    print the effective config as JSON and exit\n"
           "  --version         print the version and exit\n"
           "  --help            this text\n"
+          "Signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config file (limits, timeouts,\n"
+          "log level and socket buffers change live; the rest is reported as needing a restart).\n"
           "Exit status: 0 after SIGINT/SIGTERM, 2 for bad usage or config, 1 for run-time failure.\n",
           out);
 }

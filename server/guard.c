@@ -32,6 +32,13 @@ static void lock(guard_t *g) {
 }
 static void unlock(guard_t *g) { atomic_flag_clear_explicit(&g->lock, memory_order_release); }
 
+static void take_limits(guard_t *g, const cfg_t *cfg) {
+    g->max_conns = cfg->guard.max_conns_per_ip;
+    g->autoban_kicks = cfg->guard.autoban_kicks;
+    g->window_ms = (uint64_t)cfg->guard.autoban_window_s * 1000u;
+    g->ban_ms = (uint64_t)cfg->guard.ban_seconds * 1000u;
+}
+
 int guard_create(guard_t **out, const cfg_t *cfg) {
     guard_t *g = gs_calloc(1, sizeof *g);
     atomic_flag_clear(&g->lock);
@@ -40,13 +47,20 @@ int guard_create(guard_t **out, const cfg_t *cfg) {
     while (buckets < g->max_entries && buckets < (1u << 22)) buckets <<= 1;
     g->buckets = gs_calloc(buckets, sizeof *g->buckets);
     g->mask = buckets - 1;
-    g->max_conns = cfg->guard.max_conns_per_ip;
-    g->autoban_kicks = cfg->guard.autoban_kicks;
-    g->window_ms = (uint64_t)cfg->guard.autoban_window_s * 1000u;
-    g->ban_ms = (uint64_t)cfg->guard.ban_seconds * 1000u;
     g->v6_prefix_bits = cfg->guard.ipv6_prefix_bits;
+    take_limits(g, cfg);
     *out = g;
     return 0;
+}
+
+void guard_reconfigure(guard_t *g, const cfg_t *cfg) {
+    lock(g);
+    if (!cfg->guard.max_conns_per_ip) {
+        for (uint32_t i = 0; i <= g->mask; i++)
+            for (guard_entry_t *e = g->buckets[i]; e; e = e->next) e->conns = 0;
+    }
+    take_limits(g, cfg);
+    unlock(g);
 }
 
 void guard_destroy(guard_t *g) {
@@ -68,6 +82,11 @@ static sock_ip_t key_of(const guard_t *g, const sock_ip_t *ip) {
         for (uint32_t bit = g->v6_prefix_bits; bit < 128; bit++) k.addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
     }
     return k;
+}
+
+int guard_same_group(const guard_t *g, const sock_ip_t *a, const sock_ip_t *b) {
+    sock_ip_t ka = key_of(g, a), kb = key_of(g, b);
+    return ka.family == kb.family && !memcmp(ka.addr, kb.addr, 16);
 }
 
 static uint32_t hash_of(const sock_ip_t *k) {

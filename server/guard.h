@@ -29,6 +29,12 @@ int guard_release(guard_t *g, const sock_ip_t *ip, reason_t why, uint64_t now_ms
 int guard_ban(guard_t *g, const sock_ip_t *ip, uint32_t seconds, uint64_t now_ms);
 /* Seconds of ban left, 0 if not banned. */
 uint32_t guard_ban_left(guard_t *g, const sock_ip_t *ip, uint64_t now_ms);
+/* Whether a and b fall under the same entry (same address; same prefix for IPv6). */
+int guard_same_group(const guard_t *g, const sock_ip_t *a, const sock_ip_t *b);
+/* Takes the live guard.* values of cfg (SIGHUP). Turning max_conns_per_ip on counts connections
+ * from then on; turning it off forgets the counts. */
+void guard_reconfigure(guard_t *g, const cfg_t *cfg);
+
 /* Connections the address holds now. */
 uint32_t guard_conns(guard_t *g, const sock_ip_t *ip, uint64_t now_ms);
 

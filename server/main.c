@@ -16,10 +16,26 @@ static server_t server;
 static atomic_bool server_ready;
 static atomic_bool stop_signalled;
 
+static atomic_bool reload_signalled;
+
 static void on_stop_signal(int signo) {
     (void)signo;
     atomic_store(&stop_signalled, true);
     if (atomic_load(&server_ready)) server_request_stop(&server);
+}
+
+static void on_reload_signal(int signo) {
+    (void)signo;
+    atomic_store(&reload_signalled, true);
+}
+
+/* SIGHUP: a bad file is refused with its error and the running config stays. */
+static void reload(const cli_t *cli) {
+    cfg_t loaded;
+    char err[CFG_ERR_MAX];
+    char quoted[CFG_ERR_MAX + 16];
+    if (cli_reload(cli, &loaded, err) < 0 || server_reload(&server, &loaded, err, sizeof err) < 0)
+        log_error("reload_rejected", "error=%s", log_quote(quoted, sizeof quoted, err));
 }
 
 static void log_totals(void) {
@@ -62,6 +78,7 @@ int main(int argc, char **argv) {
     }
     log_configure((log_level_t)cli.cfg.log.level, (log_format_t)cli.cfg.log.format, NULL);
     os_on_stop_signals(on_stop_signal);
+    os_on_reload_signal(on_reload_signal);
     if (server_start(&server, &cli.cfg, err, sizeof err) < 0) {
         fprintf(stderr, "gskel-server: %s\n", err);
         /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
@@ -69,6 +86,11 @@ int main(int argc, char **argv) {
     }
     atomic_store(&server_ready, true);
     if (atomic_load(&stop_signalled)) server_request_stop(&server);
+    /* The main thread is the control thread: it takes signals and reloads, the workers serve. */
+    while (!server_stopping(&server)) {
+        os_sleep_ms(50);
+        if (atomic_exchange(&reload_signalled, false)) reload(&cli);
+    }
     int status = server_wait(&server);
     /* Workers are joined and only this thread takes signals now: a late SIGTERM must not reach
      * a server being freed. */

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "log.h"
+#include "strbuf.h"
 
 static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len) {
     const cfg_t *c = &srv->cfg;
@@ -32,9 +34,11 @@ static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len)
     return 0;
 }
 
-static void log_start(const server_t *srv, const char *backend_why, sock_t fd) {
+static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
     uint32_t snd = 0, rcv = 0;
     sock_get_buffers(fd, &snd, &rcv);
+    srv->sndbuf_effective = snd;
+    srv->rcvbuf_effective = rcv;
     char why[300] = "";
     if (backend_why[0]) log_quote(why, sizeof why, backend_why);
     char alloc[80];
@@ -51,6 +55,8 @@ static void on_worker_fatal(void *ctx) { server_request_stop(ctx); }
 int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     memset(srv, 0, sizeof *srv);
     srv->cfg = *cfg;
+    srv->live = &srv->cfg;
+    atomic_init(&srv->stopping, false);
     char why[300];
     const char *want = cfg->backend == CFG_BACKEND_AUTO ? NULL : cfg_backend_name(cfg->backend);
     int rc = io_backend_select(want, &srv->backend, why, sizeof why);
@@ -77,6 +83,10 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     }
     gs_free(fds);
     log_start(srv, want ? "" : why, srv->workers[0].listen_fd);
+    if ((rc = admin_start(&srv->admin, srv, err, err_len)) < 0) {
+        server_destroy(srv);
+        return rc;
+    }
     for (uint32_t i = 0; i < srv->worker_count; i++) {
         char name[24];
         snprintf(name, sizeof name, "gskel-w%u", i);
@@ -93,7 +103,77 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
 }
 
 void server_request_stop(server_t *srv) {
+    atomic_store(&srv->stopping, true);
     for (uint32_t i = 0; i < srv->worker_count; i++) worker_request_stop(&srv->workers[i]);
+}
+
+bool server_stopping(const server_t *srv) { return atomic_load(&srv->stopping); }
+
+worker_t *server_worker_of(server_t *srv, uint32_t session_id) {
+    uint32_t slot = session_id & SESSION_INDEX_MASK;
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        const session_table_t *t = &srv->workers[i].sessions;
+        if (slot >= t->base && slot - t->base < t->count) return &srv->workers[i];
+    }
+    return NULL;
+}
+
+uint32_t server_post_all(server_t *srv, const worker_cmd_t *cmd) {
+    uint32_t refused = 0;
+    for (uint32_t i = 0; i < srv->worker_count; i++)
+        if (worker_post(&srv->workers[i], cmd) < 0) refused++;
+    return refused;
+}
+
+typedef struct reload_report {
+    strbuf_t live, restart;
+} reload_report_t;
+
+static void note_change(void *ctx, const char *path, bool live) {
+    strbuf_t *sb = live ? &((reload_report_t *)ctx)->live : &((reload_report_t *)ctx)->restart;
+    sb_printf(sb, "%s%s", sb->len ? "," : "", path);
+}
+
+int server_reload(server_t *srv, const cfg_t *loaded, char *err, size_t err_len) {
+    cfg_t *next = gs_malloc(sizeof *next);
+    *next = *srv->live;
+    cfg_apply_live(next, loaded);
+    char why[CFG_ERR_MAX];
+    if (cfg_validate(next, why) < 0) {
+        snprintf(err, err_len, "%s", why);
+        gs_free(next);
+        return -EINVAL;
+    }
+    reload_report_t report = { 0 };
+    cfg_diff(srv->live, loaded, note_change, &report);
+    guard_reconfigure(srv->guard, next);
+    log_set_level((log_level_t)next->log.level);
+    /* On the heap: a worker that stalls past the wait below still writes to it later. */
+    worker_reload_t *r = gs_malloc(sizeof *r);
+    r->cfg = next;
+    atomic_init(&r->pending, srv->worker_count);
+    worker_cmd_t cmd = { .kind = WORKER_CMD_RELOAD, .ptr = r };
+    for (uint32_t i = 0; i < srv->worker_count; i++) {
+        /* A full queue drains within a loop turn: retry, bounded. */
+        for (int tries = 0; worker_post(&srv->workers[i], &cmd) < 0 && tries < 1000; tries++) os_sleep_ms(1);
+    }
+    /* Every worker reads its config on its own thread: the old one goes once all hold the new. */
+    for (int waited = 0; atomic_load(&r->pending) && waited < 5000; waited++) os_sleep_ms(1);
+    uint32_t pending = atomic_load(&r->pending);
+    int all_took_it = pending == 0;
+    if (all_took_it) gs_free(r);
+    const cfg_t *old = srv->live;
+    srv->live = next;
+    if (old != &srv->cfg && all_took_it) gs_free((void *)old);
+    char live[600], restart[600];
+    log_info("reload", "changed=%s restart_needed=%s",
+             log_quote(live, sizeof live, report.live.len ? report.live.data : ""),
+             log_quote(restart, sizeof restart, report.restart.len ? report.restart.data : ""));
+    if (!all_took_it) log_error("reload_stalled", "workers_pending=%u", pending);
+    sb_free(&report.live);
+    sb_free(&report.restart);
+    /* A stalled worker may still read the old config, and the new one when it wakes. */
+    return all_took_it ? 0 : -ETIMEDOUT;
 }
 
 int server_wait(server_t *srv) {
@@ -113,6 +193,7 @@ void server_stats(const server_t *srv, worker_stats_t *out) {
     for (uint32_t i = 0; i < srv->worker_count; i++) {
         const worker_stats_t *s = &srv->workers[i].stats;
         stat_add(&out->accepted, stat_read(&s->accepted));
+        stat_add(&out->sessions_active, stat_read(&s->sessions_active));
         stat_add(&out->rejected_full, stat_read(&s->rejected_full));
         stat_add(&out->accept_errors, stat_read(&s->accept_errors));
         for (int r = 0; r < REASON_COUNT; r++) stat_add(&out->disconnects[r], stat_read(&s->disconnects[r]));
@@ -125,10 +206,14 @@ void server_stats(const server_t *srv, worker_stats_t *out) {
 }
 
 void server_destroy(server_t *srv) {
+    admin_stop(srv->admin);
+    srv->admin = NULL;
     for (uint32_t i = 0; i < srv->worker_count; i++) worker_destroy(&srv->workers[i]);
     gs_free(srv->workers);
     srv->workers = NULL;
     guard_destroy(srv->guard);
     srv->guard = NULL;
+    if (srv->live != &srv->cfg) gs_free((void *)srv->live);
+    srv->live = &srv->cfg;
     srv->worker_count = 0;
 }

@@ -5,6 +5,8 @@
 #ifndef GSKEL_SERVER_H
 #define GSKEL_SERVER_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -12,13 +14,19 @@
 #include "io.h"
 #include "worker.h"
 
+struct admin;
+
 typedef struct server {
-    cfg_t cfg;
+    cfg_t cfg;               /* as started; what cannot change without a restart is read here */
+    const cfg_t *live;       /* the config in force: &cfg, or the latest SIGHUP reload */
+    uint32_t sndbuf_effective, rcvbuf_effective; /* what the kernel made of socket.* */
+    struct admin *admin;
     const io_backend_ops_t *backend;
     uint32_t worker_count;
     worker_t *workers;
     guard_t *guard;
     uint16_t port; /* bound port (listen.port 0 picks one) */
+    atomic_bool stopping;
 } server_t;
 
 /* Errors: -ENOENT/-EPERM/... with a one-line reason in err. A backend that was asked for by name
@@ -26,6 +34,17 @@ typedef struct server {
 int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len);
 /* Async-signal-safe. */
 void server_request_stop(server_t *srv);
+/* Whether a stop was requested (a signal, or a worker that failed). */
+bool server_stopping(const server_t *srv);
+
+/* The worker that owns a session id, or NULL if the id is outside every worker's range. */
+worker_t *server_worker_of(server_t *srv, uint32_t session_id);
+/* Posts cmd to every worker; returns how many could not take it (queue full). */
+uint32_t server_post_all(server_t *srv, const worker_cmd_t *cmd);
+
+/* SIGHUP: applies the live keys of `loaded` (file + command-line flags), logs what changed and
+ * what needs a restart. -EINVAL with err if the result is inconsistent; nothing changes then. */
+int server_reload(server_t *srv, const cfg_t *loaded, char *err, size_t err_len);
 /* Joins the workers; returns 0 when every worker ended cleanly. */
 int server_wait(server_t *srv);
 void server_destroy(server_t *srv);

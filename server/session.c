@@ -208,6 +208,7 @@ void session_abort(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, 
 void session_release(worker_t *w, session_t *s) {
     if (s->state != SESSION_CLOSING) return;
     worker_count_disconnect(w, s);
+    stat_sub(&w->stats.sessions_active, 1);
     if (guard_release(w->guard, &s->peer, (reason_t)s->close_reason, worker_now_ms(w))) {
         char ip[64];
         log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
@@ -244,4 +245,9 @@ int session_send(worker_t *w, session_t *s, uint16_t op, const void *payload, ui
     if (!p) return -EPIPE;
     if (len) memcpy(p, payload, len);
     return 0;
+}
+
+const char *session_state_name(const session_t *s) {
+    static const char *const names[] = { "free", "open", "logged_in", "flushing", "grace", "closing" };
+    return s->state < sizeof names / sizeof names[0] ? names[s->state] : "unknown";
 }

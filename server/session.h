@@ -95,6 +95,9 @@ void session_track_partial(struct worker *w, session_t *s);
 static inline int session_is_live(const session_t *s) {
     return s->state >= SESSION_OPEN && s->state <= SESSION_GRACE;
 }
+/* "open", "logged_in", ... for listings and logs. */
+const char *session_state_name(const session_t *s);
+
 /* Frames from the client are dispatched only before the session was told to go. */
 static inline int session_takes_input(const session_t *s) {
     return s->state == SESSION_OPEN || s->state == SESSION_LOGGED_IN;

@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "dispatch.h"
 #include "log.h"
+#include "strbuf.h"
 
 static session_t *session_of(io_handle_t *h) { return (session_t *)h; }
 
@@ -55,6 +56,7 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
         return;
     }
     stat_add(&w->stats.accepted, 1);
+    stat_add(&w->stats.sessions_active, 1);
     if (w->cfg->socket.nodelay) sock_set_nodelay(s->io.fd, true);
     int rc = io_recv_start(w->loop, &s->io);
     if (rc < 0) session_abort(w, s, REASON_IO_ERROR);
@@ -119,9 +121,58 @@ int worker_post(worker_t *w, const worker_cmd_t *cmd) {
     return 0;
 }
 
+static token_bucket_rate_t rate_of(uint32_t per_sec, uint32_t burst, uint32_t floor);
+
+typedef struct ip_abort {
+    worker_t *w;
+    const worker_cmd_t *cmd;
+} ip_abort_t;
+
+static void abort_if_from(void *ctx, session_t *s) {
+    ip_abort_t *a = ctx;
+    if (session_is_live(s) && guard_same_group(a->w->guard, &s->peer, &a->cmd->ip))
+        session_abort(a->w, s, (reason_t)a->cmd->reason);
+}
+
+static void describe_session(void *ctx, session_t *s) {
+    worker_t *w = ctx;
+    strbuf_t *sb = &((worker_snapshot_t *)w->snapshot)->parts[w->index];
+    char peer[64];
+    sb_printf(sb, "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\",\"age_ms\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
+              sb->len ? "," : "", s->id, sock_ip_str(&s->peer, peer, sizeof peer), session_state_name(s),
+              (unsigned long long)(worker_now_ms(w) - s->opened_ms), (unsigned long long)s->bytes_in,
+              (unsigned long long)s->bytes_out);
+}
+
+/* Takes a reloaded config: every reader of w->cfg is this thread, so the swap is the whole job. */
+static void take_config(worker_t *w, const cfg_t *c) {
+    int buffers_changed = c->socket.sndbuf != w->cfg->socket.sndbuf || c->socket.rcvbuf != w->cfg->socket.rcvbuf;
+    w->cfg = c;
+    w->packet_rate = rate_of(c->guard.max_packets_per_sec, c->guard.packets_burst, 1);
+    w->byte_rate = rate_of(c->guard.max_bytes_per_sec, c->guard.bytes_burst, c->io.recv_buffer_bytes);
+    if (buffers_changed && w->listener.fd != SOCK_INVALID) sock_set_buffers(w->listener.fd, c->socket.sndbuf, c->socket.rcvbuf);
+}
+
 static void run_commands(worker_t *w) {
     worker_cmd_t cmd;
     while (mpsc_pop(w->commands, &cmd)) {
+        if (cmd.kind == WORKER_CMD_SNAPSHOT) {
+            w->snapshot = cmd.ptr;
+            session_table_each(&w->sessions, describe_session, w);
+            w->snapshot = NULL;
+            atomic_fetch_sub(&((worker_snapshot_t *)cmd.ptr)->pending, 1);
+            continue;
+        }
+        if (cmd.kind == WORKER_CMD_RELOAD) {
+            take_config(w, ((worker_reload_t *)cmd.ptr)->cfg);
+            atomic_fetch_sub(&((worker_reload_t *)cmd.ptr)->pending, 1);
+            continue;
+        }
+        if (cmd.kind == WORKER_CMD_ABORT_IP) {
+            ip_abort_t a = { w, &cmd };
+            session_table_each(&w->sessions, abort_if_from, &a);
+            continue;
+        }
         session_t *s = session_table_find(&w->sessions, cmd.session_id);
         if (!s) continue; /* ended meanwhile, or a stale id: the generation says so */
         if (cmd.kind == WORKER_CMD_KICK) session_kick(w, s, (reason_t)cmd.reason, "kicked by the server");

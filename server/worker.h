@@ -30,10 +30,12 @@ typedef _Atomic uint64_t stat_t;
 static inline void stat_add(stat_t *c, uint64_t n) {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
+static inline void stat_sub(stat_t *c, uint64_t n) { stat_add(c, (uint64_t)0 - n); }
 static inline uint64_t stat_read(const stat_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
 
 typedef struct worker_stats {
     stat_t accepted;
+    stat_t sessions_active;   /* gauge */
     stat_t rejected_full;  /* reset at accept: the session table was full */
     stat_t accept_errors;
     stat_t disconnects[REASON_COUNT];
@@ -44,15 +46,32 @@ typedef struct worker_stats {
 
 /* Work for a worker from another thread (admin endpoint, logic thread), by session id. */
 typedef enum {
-    WORKER_CMD_KICK,  /* kick with notice: KICK frame, grace, then RST */
-    WORKER_CMD_ABORT, /* RST now */
+    WORKER_CMD_KICK,     /* session_id: kick with notice (KICK frame, grace, then RST) */
+    WORKER_CMD_ABORT,    /* session_id: RST now */
+    WORKER_CMD_ABORT_IP, /* every session from ip (its guard group): RST now (a ban) */
+    WORKER_CMD_SNAPSHOT, /* ptr: worker_snapshot_t to fill with this worker's sessions */
+    WORKER_CMD_RELOAD,   /* ptr: worker_reload_t: take the new config */
 } worker_cmd_kind_t;
 
 typedef struct worker_cmd {
     uint8_t kind;       /* worker_cmd_kind_t */
     uint8_t reason;     /* reason_t */
     uint32_t session_id;
+    sock_ip_t ip;
+    void *ptr;
 } worker_cmd_t;
+
+/* A listing of sessions, filled by every worker (one part each) for the admin endpoint. */
+typedef struct worker_snapshot {
+    _Atomic uint32_t pending; /* workers yet to fill their part */
+    struct strbuf *parts;     /* one per worker: JSON objects, comma-separated */
+} worker_snapshot_t;
+
+/* A config change for every worker; the old config is freed once all have taken the new one. */
+typedef struct worker_reload {
+    const cfg_t *cfg;
+    _Atomic uint32_t pending;
+} worker_reload_t;
 
 typedef struct worker {
     uint32_t index;
@@ -67,6 +86,7 @@ typedef struct worker {
     pool_t frame_bufs;        /* partial frames cut across reads */
     timer_wheel_t timers;     /* every session's deadline */
     mpsc_t *commands;         /* worker_cmd_t from other threads, drained every loop turn */
+    void *snapshot;           /* the worker_snapshot_t being filled (run_commands only) */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
     token_bucket_rate_t packet_rate, byte_rate;
     uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */

@@ -4,6 +4,7 @@ over TCP, and read the kernel's view of the server's sockets (/proc/net/tcp).
 Python's standard library only. Tests get the binary and backend from the environment that CTest
 sets (GSKEL_SERVER, GSKEL_BACKEND, and GSKEL_SERVER_PREFIX for a Windows build run under Wine)."""
 import errno
+import http.client
 import json
 import os
 import re
@@ -80,7 +81,8 @@ def parse_logfmt(line):
 class Server:
     """A gskel-server process with a config laid over the built-in defaults."""
 
-    def __init__(self, overrides=None, args=(), backend=None):
+    def __init__(self, overrides=None, args=(), backend=None, admin=False):
+        """admin=True: the admin endpoint on a free loopback port (self.admin_port)."""
         self.backend = backend or BACKEND
         # A short close grace keeps stops quick: every session gets KICK, then this long to close.
         # Autoban is off: every test client is 127.0.0.1, and tests that misbehave on purpose
@@ -93,6 +95,11 @@ class Server:
                 cfg.setdefault(section, {}).update(values)
             else:
                 cfg[section] = values
+        self.admin_port = None
+        if admin:
+            self.admin_port = free_port()
+            cfg["admin"] = dict(cfg.get("admin", {}), port=self.admin_port, host="127.0.0.1")
+        self.cfg = cfg
         fd, self.config_path = tempfile.mkstemp(prefix="gskel-test-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)
@@ -108,6 +115,8 @@ class Server:
         if self.backend != "auto" and start.get("backend") != self.backend:
             raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
         self.port = int(self.wait_for_log("listening")["port"])
+        if self.admin_port:
+            self.wait_for_log("admin_listening")
         # Port 0 can hand the server an ephemeral port on which an earlier client socket still
         # sits in TIME_WAIT (SO_REUSEADDR allows the bind): those are not the server's.
         self.foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.port)
@@ -151,6 +160,22 @@ class Server:
                 out.append(kv)
         return out
 
+    def rewrite_config(self, text):
+        """Replaces the config file the server was started with (for SIGHUP tests)."""
+        with open(self.config_path, "w") as f:
+            f.write(text if isinstance(text, str) else json.dumps(text))
+
+    def admin(self, method, path, token=None):
+        """One admin request: (status, body text)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=WAIT_S)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            conn.request(method, path, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
+
     def connect(self, source=None):
         return Client(self.port, source=source)
 
@@ -192,6 +217,13 @@ def sockets_on_port(port, local=True):
         except FileNotFoundError:
             pass
     return found
+
+
+def free_port():
+    """A port free on 127.0.0.1 now (below the ephemeral range is not guaranteed; bind 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def socket_states_on_port(port, local=True, ignore=()):

@@ -361,7 +361,7 @@ static void round_trip_with_every_key_changed_is_identical(void **state)
                " \"login_timeout_ms\": 0, \"idle_timeout_ms\": 86400000, \"close_grace_ms\": 1},"
                " \"guard\": {\"max_packets_per_sec\": 10000000, \"max_bytes_per_sec\": 7,"
                " \"max_conns_per_ip\": 1000000},"
-               " \"admin\": {\"host\": \"a \\\"quoted\\\" \\\\ name\", \"port\": 65535},"
+               " \"admin\": {\"host\": \"a \\\"quoted\\\" \\\\ name\", \"port\": 65535, \"token\": \"s3cr\\\"et\"},"
                " \"log\": {\"level\": \"error\", \"format\": \"json\"}, \"game\": {\"tick_hz\": 1000}}");
 }
 
