@@ -274,6 +274,10 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
         return cfg_fail(err, "io.recv_buffers: must be a power of two");
     if (c->io.command_queue & (c->io.command_queue - 1))
         return cfg_fail(err, "io.command_queue: must be a power of two");
+    if (c->game.inbound_queue_bytes & (c->game.inbound_queue_bytes - 1))
+        return cfg_fail(err, "game.inbound_queue_bytes: must be a power of two");
+    if (c->game.outbound_queue_bytes & (c->game.outbound_queue_bytes - 1))
+        return cfg_fail(err, "game.outbound_queue_bytes: must be a power of two");
     /* The admin endpoint kicks and bans: anywhere but loopback it must not be open to all. */
     if (c->admin.port && !cfg_host_is_loopback(c->admin.host) && !c->admin.token[0])
         return cfg_fail(err, "admin.token: required when admin.host is not a loopback address");

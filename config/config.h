@@ -70,6 +70,8 @@ typedef struct cfg {
     } log;
     struct {
         uint32_t tick_hz; /* 1..1000 */
+        uint32_t inbound_queue_bytes;  /* per worker, to the logic thread; power of two */
+        uint32_t outbound_queue_bytes; /* per worker, from the logic thread; power of two */
     } game;
 } cfg_t;
 

@@ -66,6 +66,8 @@ const cfg_key_t cfg_keys[] = {
     CFG_ENUM_LIVE("log.level", log.level, cfg_level_names),
     CFG_ENUM("log.format", log.format, cfg_format_names),
     CFG_UINT("game.tick_hz", game.tick_hz, 1, 1000),
+    CFG_UINT("game.inbound_queue_bytes", game.inbound_queue_bytes, 4096, 1u << 30),
+    CFG_UINT("game.outbound_queue_bytes", game.outbound_queue_bytes, 4096, 1u << 30),
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= CFG_NKEYS_MAX, "raise CFG_NKEYS_MAX");

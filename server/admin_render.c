@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "alloc.h"
+#include "logic.h"
 #include "os.h"
 #include "server.h"
 
@@ -41,6 +42,25 @@ void admin_render_metrics(server_t *srv, strbuf_t *out) {
     gauge(out, "gskel_workers", "Worker threads.", srv->worker_count);
     sb_printf(out, "# HELP gskel_backend_info The I/O backend in use.\n# TYPE gskel_backend_info gauge\n"
                    "gskel_backend_info{backend=\"%s\"} 1\n", srv->backend->name);
+    if (!srv->logic) return;
+    const logic_stats_t *ls = logic_stats(srv->logic);
+    sb_printf(out, "# HELP gskel_tick_seconds Time the logic thread spent on each tick.\n"
+                   "# TYPE gskel_tick_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (int b = 0; b <= LOGIC_TICK_BUCKETS; b++) {
+        cumulative += stat_read(&ls->tick_buckets[b]);
+        if (b < LOGIC_TICK_BUCKETS)
+            sb_printf(out, "gskel_tick_seconds_bucket{le=\"%g\"} %llu\n", logic_tick_bounds[b], (unsigned long long)cumulative);
+        else
+            sb_printf(out, "gskel_tick_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
+    }
+    sb_printf(out, "gskel_tick_seconds_sum %.6f\ngskel_tick_seconds_count %llu\n",
+              (double)stat_read(&ls->tick_sum_us) / 1e6, (unsigned long long)stat_read(&ls->tick_count));
+    counter(out, "gskel_tick_overruns_total", "Ticks that took longer than the tick period.", stat_read(&ls->overruns));
+    counter(out, "gskel_game_dropped_in_total", "Game frames dropped: the logic thread's ring was full.",
+            stat_read(&ls->dropped_in));
+    counter(out, "gskel_game_dropped_out_total", "Game frames dropped: a worker's ring from the logic thread was full.",
+            stat_read(&ls->dropped_out));
 }
 
 int admin_render_sessions(server_t *srv, strbuf_t *out) {

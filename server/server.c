@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "alloc.h"
 #include "log.h"
+#include "logic.h"
 #include "strbuf.h"
 
 static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len) {
@@ -82,6 +83,11 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
         srv->workers[i].on_fatal_ctx = srv;
     }
     gs_free(fds);
+    /* Before the workers run: game modules register their ops while nobody reads the table. */
+    if ((rc = logic_start(&srv->logic, srv, err, err_len)) < 0) {
+        server_destroy(srv);
+        return rc;
+    }
     log_start(srv, want ? "" : why, srv->workers[0].listen_fd);
     if ((rc = admin_start(&srv->admin, srv, err, err_len)) < 0) {
         server_destroy(srv);
@@ -208,6 +214,8 @@ void server_stats(const server_t *srv, worker_stats_t *out) {
 void server_destroy(server_t *srv) {
     admin_stop(srv->admin);
     srv->admin = NULL;
+    logic_stop(srv->logic);
+    srv->logic = NULL;
     for (uint32_t i = 0; i < srv->worker_count; i++) worker_destroy(&srv->workers[i]);
     gs_free(srv->workers);
     srv->workers = NULL;

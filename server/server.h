@@ -21,6 +21,7 @@ typedef struct server {
     const cfg_t *live;       /* the config in force: &cfg, or the latest SIGHUP reload */
     uint32_t sndbuf_effective, rcvbuf_effective; /* what the kernel made of socket.* */
     struct admin *admin;
+    struct game *logic;
     const io_backend_ops_t *backend;
     uint32_t worker_count;
     worker_t *workers;

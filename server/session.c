@@ -8,6 +8,7 @@
 #include "bytes.h"
 #include "dispatch.h"
 #include "log.h"
+#include "logic.h"
 #include "worker.h"
 
 int session_table_init(session_table_t *t, uint32_t base, uint32_t count) {
@@ -208,6 +209,7 @@ void session_abort(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, 
 void session_release(worker_t *w, session_t *s) {
     if (s->state != SESSION_CLOSING) return;
     worker_count_disconnect(w, s);
+    if (s->in_game) logic_post(w->logic, w, s->id, LOGIC_IN_LEAVE, 0, NULL, 0);
     stat_sub(&w->stats.sessions_active, 1);
     if (guard_release(w->guard, &s->peer, (reason_t)s->close_reason, worker_now_ms(w))) {
         char ip[64];

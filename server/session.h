@@ -44,6 +44,7 @@ typedef struct session {
     uint8_t close_reason; /* reason_t, set once by the transition that decides the end */
     uint8_t dirty;        /* queued in the worker's flush list */
     uint8_t abortive;     /* the close was an abort (RST) */
+    uint8_t in_game;      /* the logic thread was told of the login: tell it of the end too */
     sock_ip_t peer;
     uint64_t bytes_in, bytes_out;
     uint64_t opened_ms;

@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "dispatch.h"
 #include "log.h"
+#include "logic.h"
 #include "strbuf.h"
 
 static session_t *session_of(io_handle_t *h) { return (session_t *)h; }
@@ -180,6 +181,24 @@ static void run_commands(worker_t *w) {
     }
 }
 
+/* What the logic thread sent during its last tick: frames are queued for this turn's flush, so
+ * all of a session's frames of one tick leave in one send. */
+static void apply_logic_record(worker_t *w, const logic_record_t *r) {
+    session_t *s = session_table_find(&w->sessions, r->session);
+    if (!s || !session_takes_input(s)) return; /* ended, or leaving: the game's word comes too late */
+    if (r->kind == LOGIC_OUT_FRAME) {
+        session_send(w, s, r->op, r->data, r->len);
+    } else if (r->kind == LOGIC_OUT_KICK) {
+        char text[KICK_TEXT_MAX + 1];
+        size_t n = r->len < KICK_TEXT_MAX ? r->len : KICK_TEXT_MAX;
+        memcpy(text, r->data, n);
+        text[n] = '\0';
+        session_kick(w, s, (reason_t)r->op, text);
+    } else {
+        session_abort(w, s, (reason_t)r->op);
+    }
+}
+
 static void on_event(void *ctx, const io_event_t *ev) {
     worker_t *w = ctx;
     switch (ev->kind) {
@@ -296,6 +315,7 @@ void worker_run(void *arg) {
         rc = io_run_once(w->loop, timeout);
         w->now_fresh = false;
         timer_wheel_advance(&w->timers, worker_now_ms(w), on_deadline, w);
+        if (w->logic) logic_drain(w->logic, w, apply_logic_record);
         if (rc < 0) {
             log_error("loop_failed", "worker=%u error=\"%s\"", w->index, strerror(-rc));
             w->exit_status = rc;

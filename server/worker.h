@@ -86,6 +86,7 @@ typedef struct worker {
     pool_t frame_bufs;        /* partial frames cut across reads */
     timer_wheel_t timers;     /* every session's deadline */
     mpsc_t *commands;         /* worker_cmd_t from other threads, drained every loop turn */
+    struct game *logic;       /* the logic thread's rings (NULL: no game compiled in) */
     void *snapshot;           /* the worker_snapshot_t being filled (run_commands only) */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
     token_bucket_rate_t packet_rate, byte_rate;

@@ -3,7 +3,7 @@ import json
 import signal
 import struct
 
-from gskel_harness import (OP_ECHO, Server, ServerTestCase, main, socket_states_on_port, wait_until)
+from gskel_harness import Server, ServerTestCase, main, wait_until
 
 REQUIRED_METRICS = ["gskel_connections_accepted_total", "gskel_sessions_active", "gskel_disconnects_total",
                     "gskel_bytes_received_total", "gskel_bytes_sent_total", "gskel_frames_received_total",
@@ -104,9 +104,9 @@ class AdminTest(ServerTestCase):
     def test_admin_port_keeps_no_time_wait(self):
         for _ in range(30):
             self.assertEqual(self.server.admin("GET", "/healthz")[0], 200)
-        wait_until(lambda: socket_states_on_port(self.server.admin_port).get("ESTABLISHED", 0) == 0
-                   and socket_states_on_port(self.server.admin_port).get("LAST_ACK", 0) == 0, "admin sockets to close")
-        self.assertEqual(socket_states_on_port(self.server.admin_port).get("TIME_WAIT", 0), 0)
+        wait_until(lambda: self.server.admin_socket_states().get("ESTABLISHED", 0) == 0
+                   and self.server.admin_socket_states().get("LAST_ACK", 0) == 0, "admin sockets to close")
+        self.assertEqual(self.server.admin_socket_states().get("TIME_WAIT", 0), 0)
 
 
 class AdminTokenTest(ServerTestCase):

@@ -1,0 +1,33 @@
+/* spsc: a single-producer single-consumer ring of variable-size records, for frames crossing
+ * between a worker and the logic thread (one ring per direction per worker). Lock-free: the
+ * producer writes and publishes its tail, the consumer reads and publishes its head. A record
+ * never wraps: if it does not fit before the end, a skip marker sends the producer to the start.
+ * Sized at creation; full means the caller decides (count, drop, kick), nothing blocks. */
+#ifndef GSKEL_SPSC_H
+#define GSKEL_SPSC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct spsc {
+    _Alignas(64) _Atomic size_t head; /* consumer position (bytes, ever-growing) */
+    _Alignas(64) _Atomic size_t tail; /* producer position */
+    _Alignas(64) size_t cap;          /* power of two */
+    size_t pending;                   /* producer: bytes reserved, not yet committed */
+    uint8_t *buf;
+} spsc_t;
+
+int spsc_init(spsc_t *r, size_t capacity);
+void spsc_destroy(spsc_t *r);
+
+/* Producer: room for a record of n bytes (8-aligned internally), or NULL if the ring is full.
+ * Then fill it and spsc_commit. At most one reservation open at a time. */
+void *spsc_reserve(spsc_t *r, size_t n);
+void spsc_commit(spsc_t *r);
+
+/* Consumer: the oldest record and its size, or NULL if empty; spsc_release when done with it. */
+const void *spsc_peek(spsc_t *r, size_t *n);
+void spsc_release(spsc_t *r);
+
+#endif
