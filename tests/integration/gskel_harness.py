@@ -119,14 +119,14 @@ class Server:
             self.wait_for_log("admin_listening")
             self.admin_foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.admin_port)
                                   if not rem.endswith(":0000")}
-
-    def admin_socket_states(self):
-        """TCP states of the admin endpoint's sockets (older sockets on a reused port left out)."""
-        return socket_states_on_port(self.admin_port, ignore=self.admin_foreign)
         # Port 0 can hand the server an ephemeral port on which an earlier client socket still
         # sits in TIME_WAIT (SO_REUSEADDR allows the bind): those are not the server's.
         self.foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.port)
                         if not rem.endswith(":0000")}
+
+    def admin_socket_states(self):
+        """TCP states of the admin endpoint's sockets (older sockets on a reused port left out)."""
+        return socket_states_on_port(self.admin_port, ignore=self.admin_foreign)
 
     def _read_output(self):
         for line in self.proc.stdout:
