@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "io.h"
 #include "log.h"
 #include "os.h"
 #include "server.h"
@@ -60,9 +61,19 @@ int main(int argc, char **argv) {
     case CLI_VERSION:
         printf("gskel-server %s\n", GSKEL_VERSION);
         return 0;
-    case CLI_CHECK_CONFIG:
+    case CLI_CHECK_CONFIG: {
+        /* A backend named outright must also be able to run here, as serving would require. */
+        if (cli.cfg.backend != CFG_BACKEND_AUTO) {
+            const io_backend_ops_t *b;
+            char why[300];
+            if (io_backend_select(cfg_backend_name(cli.cfg.backend), &b, why, sizeof why) < 0) {
+                fprintf(stderr, "gskel-server: backend %s: %s\n", cfg_backend_name(cli.cfg.backend), why);
+                return 2;
+            }
+        }
         printf("%s: ok\n", cli.config_path ? cli.config_path : "built-in defaults");
         return 0;
+    }
     case CLI_PRINT_CONFIG: {
         char *json = cfg_to_json(&cli.cfg);
         if (!json) {

@@ -26,10 +26,9 @@ BACKEND = os.environ.get("GSKEL_BACKEND", "epoll")
 SERVER_PREFIX = shlex.split(os.environ.get("GSKEL_SERVER_PREFIX", ""))
 SERVER_IS_WINDOWS = SERVER.lower().endswith(".exe")
 STOP_SIGNAL = signal.SIGINT if SERVER_IS_WINDOWS else signal.SIGTERM
-# Tests a platform cannot run, "Class.test_name" comma-separated, with one reason for them all:
-# set by tests/wine/ for timings Wine cannot meet; reported as skipped, never silently dropped.
-SKIP_TESTS = [t for t in os.environ.get("GSKEL_SKIP_TESTS", "").split(",") if t]
-SKIP_REASON = os.environ.get("GSKEL_SKIP_REASON", "not run on this platform")
+# Tests a platform cannot run, as "Class.test_name=why|Class.other=why" (tests/wine/ sets it for
+# what Wine cannot do); they are reported as skipped with the reason, never silently dropped.
+SKIP_TESTS = dict(item.partition("=")[::2] for item in os.environ.get("GSKEL_SKIP_TESTS", "").split("|") if item)
 
 
 class _WindowsServerProcess(subprocess.Popen):
@@ -126,7 +125,7 @@ class Server:
 
     def admin_socket_states(self):
         """TCP states of the admin endpoint's sockets (older sockets on a reused port left out)."""
-        return socket_states_on_port(self.admin_port, ignore=self.admin_foreign)
+        return socket_states_on_port(self.admin_port, ignore=self.admin_foreign, host="127.0.0.1")
 
     def _read_output(self):
         for line in self.proc.stdout:
@@ -205,11 +204,19 @@ class Server:
 
     def socket_states(self):
         """TCP states of the server's sockets (local port = server port, older sockets left out)."""
-        return socket_states_on_port(self.port, ignore=self.foreign)
+        return socket_states_on_port(self.port, ignore=self.foreign, host="127.0.0.1")
 
 
-def sockets_on_port(port, local=True):
-    """(local, remote, state) of every TCP socket whose local (or remote) port is `port`."""
+def proc_net_addr(host):
+    """127.0.0.1 as /proc/net/tcp writes it (little-endian hex)."""
+    return "%08X" % struct.unpack("<I", socket.inet_aton(host))[0]
+
+
+def sockets_on_port(port, local=True, host=None):
+    """(local, remote, state) of every TCP socket whose local (or remote) port is `port` (and,
+    with host, whose address is host: a client bound to 127.0.0.10 may get the server's port
+    number too, since a listener on 127.0.0.1:P does not hold 127.0.0.10:P)."""
+    want = proc_net_addr(host) if host else None
     found = []
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -218,7 +225,8 @@ def sockets_on_port(port, local=True):
                 for row in f:
                     cols = row.split()
                     addr = cols[1] if local else cols[2]
-                    if int(addr.rsplit(":", 1)[1], 16) == port:
+                    ip, hexport = addr.rsplit(":", 1)
+                    if int(hexport, 16) == port and (want is None or ip == want):
                         found.append((cols[1], cols[2], TCP_STATES.get(cols[3], cols[3])))
         except FileNotFoundError:
             pass
@@ -232,11 +240,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def socket_states_on_port(port, local=True, ignore=()):
-    """Counts of TCP states of sockets whose local (or remote) port is `port`, leaving out the
-    (local, remote) pairs in `ignore`."""
+def socket_states_on_port(port, local=True, ignore=(), host=None):
+    """Counts of TCP states of sockets whose local (or remote) port is `port` (address `host` if
+    given), leaving out the (local, remote) pairs in `ignore`."""
     counts = {}
-    for loc, rem, state in sockets_on_port(port, local):
+    for loc, rem, state in sockets_on_port(port, local, host):
         if (loc, rem) not in ignore:
             counts[state] = counts.get(state, 0) + 1
     return counts
@@ -344,10 +352,10 @@ class ServerTestCase(unittest.TestCase):
 
 def main():
     import __main__
-    for name in SKIP_TESTS:
+    for name, why in SKIP_TESTS.items():
         cls_name, _, test = name.partition(".")
         cls = getattr(__main__, cls_name, None)
         if cls is None or not hasattr(cls, test):
             raise SystemExit(f"GSKEL_SKIP_TESTS names {name}, which this file does not have")
-        setattr(cls, test, unittest.skip(SKIP_REASON)(getattr(cls, test)))
+        setattr(cls, test, unittest.skip(why or "not run on this platform")(getattr(cls, test)))
     unittest.main(verbosity=2)

@@ -110,6 +110,11 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("iocp", r.stderr)
 
+    def test_check_config_refuses_a_backend_that_cannot_run_here(self):
+        r = run("--backend", "iocp", "--check-config")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("gskel-server: backend iocp: "), r.stderr)
+
     def test_help_lists_every_flag(self):
         r = run("--help")
         self.assertEqual(r.returncode, 0)

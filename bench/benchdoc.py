@@ -1,0 +1,289 @@
+"""Writes docs/benchmarks.md, its gnuplot plots and the raw figures from one run_bench.py run.
+Nothing here measures and nothing is typed in by hand: every number comes from the run passed in,
+so the doc is regenerated, never edited."""
+import json
+import os
+import subprocess
+import tempfile
+
+REF, LIBUV = "ref epoll", "ref libuv"
+
+
+def fmt(v, digits=0, unit=""):
+    if v is None or v != v:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if digits == 0:
+        return f"{v:,.0f}{unit}"
+    return f"{v:,.{digits}f}{unit}"
+
+
+def ratio(a, b):
+    if a is None or b is None or not b:
+        return "n/a"
+    return f"{a / b:.2f}×"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def rows_of(summary, section):
+    return [r for r in summary if r["section"] == section]
+
+
+def labels_of(rows):
+    seen = []
+    for r in rows:
+        if r["label"] not in seen:
+            seen.append(r["label"])
+    return seen
+
+
+def find(rows, label, server):
+    return next((r for r in rows if r["label"] == label and r["server"] == server), None)
+
+
+def paced_section(summary, servers):
+    rows = rows_of(summary, "paced")
+    md = []
+    for label in labels_of(rows):
+        body = []
+        ref, uv = find(rows, label, REF), find(rows, label, LIBUV)
+        for s in servers:
+            r = find(rows, label, s)
+            if not r or not r.get("ok"):
+                body.append([s] + ["failed"] + [""] * 8)
+                continue
+            cpu = r.get("server_cpu_us_per_msg")
+            spread = f" ({fmt(r.get('server_cpu_us_per_msg_min'), 2)}–{fmt(r.get('server_cpu_us_per_msg_max'), 2)})" \
+                if r["ok"] > 1 else ""
+            body.append([s, fmt(r.get("msgs_per_sec")), fmt(r.get("rate_reached")), fmt(cpu, 2) + spread,
+                         ratio(cpu, ref and ref.get("server_cpu_us_per_msg")),
+                         ratio(cpu, uv and uv.get("server_cpu_us_per_msg")),
+                         fmt(r.get("p50_us"), 1), fmt(r.get("p99_us"), 1), fmt(r.get("p999_us"), 1), r["errors"]])
+        md.append(f"### {label}\n\n" + table(
+            ["server", "msgs/s reached", "rate reached", "server CPU µs/msg (min–max)", "vs ref epoll",
+             "vs libuv", "p50 µs", "p99 µs", "p99.9 µs", "errors"], body))
+    return "\n".join(md)
+
+
+def flat_section(summary, servers):
+    rows = rows_of(summary, "flat")
+    body = []
+    for label in labels_of(rows):
+        ref = find(rows, label, REF)
+        for s in servers:
+            r = find(rows, label, s)
+            if not r or not r.get("ok"):
+                body.append([label, s, "failed", "", "", "", "", ""])
+                continue
+            body.append([label, s, fmt(r.get("msgs_per_sec")), ratio(r.get("msgs_per_sec"), ref and ref.get("msgs_per_sec")),
+                         fmt(r.get("server_cpu_util"), 2), fmt(r.get("p50_us"), 1), fmt(r.get("p99_us"), 1), r["errors"]])
+    return table(["connections", "server", "msgs/s", "vs ref epoll", "server CPU (cores)", "p50 µs", "p99 µs",
+                  "errors"], body)
+
+
+def simple_section(summary, section, servers, cols):
+    """cols: (heading, key, digits)."""
+    rows = rows_of(summary, section)
+    body = []
+    for label in labels_of(rows):
+        for s in servers:
+            r = find(rows, label, s)
+            if r is None:
+                continue
+            if not r.get("ok"):
+                body.append([s, label, "failed"] + [""] * (len(cols) - 1))
+                continue
+            body.append([s, label] + [fmt(r.get(k), d) if k != "errors" else r["errors"] for _, k, d in cols])
+    return table(["server", "run"] + [c[0] for c in cols], body)
+
+
+def gnuplot(out_dir, name, script, data):
+    """Renders one PNG; returns its file name, or None when gnuplot is missing or fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for fname, text in data.items():
+            with open(os.path.join(tmp, fname), "w") as f:
+                f.write(text)
+        png = os.path.abspath(os.path.join(out_dir, name))  # gnuplot runs in the data's directory
+        head = f"set terminal pngcairo noenhanced size 900,520 font 'sans,10'\nset output '{png}'\nset key outside right top\n" \
+               "set grid\n"
+        try:
+            r = subprocess.run(["gnuplot"], input=(head + script).encode(), cwd=tmp, capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return name if r.returncode == 0 and os.path.exists(png) else None
+
+
+def series(rows, servers, xkey, ykey):
+    """A data file: x, then one column per server ("NaN" where missing)."""
+    xs = sorted({r.get(xkey) for r in rows if r.get(xkey) is not None})
+    lines = ["x " + " ".join(f'"{s}"' for s in servers)]
+    for x in xs:
+        vals = []
+        for s in servers:
+            r = next((r for r in rows if r["server"] == s and r.get(xkey) == x and r.get(ykey) is not None), None)
+            vals.append(str(r[ykey]) if r else "NaN")
+        lines.append(f"{x} " + " ".join(vals))
+    return "\n".join(lines) + "\n", len(servers) + 1
+
+
+def plots(out_dir, summary, servers):
+    made = {}
+    paced = [r for r in rows_of(summary, "paced") if r.get("pipeline") == 1 and r.get("ok")]
+    data, ncol = series(paced, servers, "req_conns", "server_cpu_us_per_msg")
+    made["cpu"] = gnuplot(out_dir, "cpu_per_msg.png",
+                          "set title 'Paced echo (pipeline 1): server CPU per message'\nset logscale x\n"
+                          "set xlabel 'connections'\nset ylabel 'server CPU µs / msg'\nset yrange [0:*]\n"
+                          f"plot for [i=2:{ncol}] 'd.dat' using 1:i with linespoints lw 2 title columnheader(i)\n",
+                          {"d.dat": data})
+    flat = [r for r in rows_of(summary, "flat") if r.get("ok")]
+    data, ncol = series(flat, servers, "req_conns", "msgs_per_sec")
+    made["throughput"] = gnuplot(out_dir, "throughput.png",
+                                 "set title 'Flat-out echo: throughput (noisy on 2 cores)'\nset logscale x\n"
+                                 "set xlabel 'connections'\nset ylabel 'msgs/s'\nset yrange [0:*]\n"
+                                 f"plot for [i=2:{ncol}] 'd.dat' using 1:i with linespoints lw 2 title columnheader(i)\n",
+                                 {"d.dat": data})
+    made["latency"] = []
+    for n, label in enumerate(labels_of(rows_of(summary, "paced"))):
+        lines = []
+        for s in servers:
+            r = find(rows_of(summary, "paced"), label, s)
+            if r and r.get("ok"):
+                lines.append(f'"{s}" {r.get("p50_us", "NaN")} {r.get("p99_us", "NaN")} {r.get("p999_us", "NaN")}')
+        name = gnuplot(out_dir, f"latency_{n + 1}.png",
+                       f"set title 'Paced echo, {label}: latency percentiles'\nset style data histograms\n"
+                       "set style histogram clustered gap 1\nset style fill solid 0.85 border -1\n"
+                       "set logscale y\nset ylabel 'µs (log)'\n"
+                       "plot 'd.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'\n",
+                       {"d.dat": "\n".join(lines) + "\n"})
+        if name:
+            made["latency"].append((label, name))
+    return made
+
+
+def notes(summary, failures):
+    out = []
+    paced = rows_of(summary, "paced")
+    for label in labels_of(paced):
+        short = [r for r in paced if r["label"] == label and r.get("ok") and r.get("rate_reached") is False]
+        if short:
+            got = ", ".join(f"{r['server']} {fmt(r.get('msgs_per_sec'))}" for r in short)
+            out.append(f"- {label}: the rate asked for ({fmt(short[0].get('target_rate'))} msgs/s) was not reached "
+                       f"(median msgs/s: {got}); CPU/msg is still per message actually served, at that load.")
+    for r in summary:
+        if r.get("ok") and r.get("errors"):
+            out.append(f"- {r['section']} / {r['label']} / {r['server']}: {r['errors']} errors (lost replies, "
+                       "failed connects or unexpected closes).")
+        if r.get("ok") and r.get("server_time_wait"):
+            out.append(f"- {r['section']} / {r['label']} / {r['server']}: {fmt(r['server_time_wait'])} TIME_WAIT "
+                       "sockets left on the server's port.")
+    out += [f"- {f}" for f in failures]
+    return "\n".join(out) + "\n" if out else "- none\n"
+
+
+def write(out_dir, info, plan, servers, summary, results, failures):
+    img_dir = os.path.join(out_dir, "bench")
+    os.makedirs(img_dir, exist_ok=True)
+    with open(os.path.join(img_dir, "results.json"), "w") as f:
+        json.dump({"machine": info, "plan": plan, "summary": summary, "runs": results}, f, indent=1)
+    made = plots(img_dir, summary, servers)
+    img = lambda name, alt: f"![{alt}](bench/{name})\n" if name else f"_(plot not drawn: gnuplot failed)_\n"
+    p = plan
+    md = [f"""# Benchmarks
+
+_Generated by `{info['command']}` (`{info['script']}`) on {info['date']}, in {info['seconds']} s. Every
+number on this page comes from that one run; the raw figures are in
+[bench/results.json](bench/results.json). Do not edit: rerun._
+
+## Machine
+
+{table(["nproc", "CPU", "kernel", "memory", "load avg before / after", "fd limit", "commit"],
+       [[info['nproc'], info['cpu'], info['kernel'], f"{info['mem_gib']} GiB", " ".join(info['loadavg']) + " / " +
+         " ".join(info['loadavg_after']), info['nofile'], info['git']]])}
+Server start line: `{info['server_start_line']}`
+
+## How it runs
+
+- Servers, alternated inside every round: {", ".join(servers)}. `ref epoll` is bench/ref/epoll_echo.c
+  (a bare single-thread epoll echo loop: the limit), `ref libuv` is bench/ref/uv_echo.c (libuv done
+  the fast way). gskel runs with `workers: 1` and this config over its defaults:
+  `{json.dumps(info['server_config'])}`.
+- gskel's connections log in first (`--login`), as players do; the references only echo, so
+  theirs prove themselves with one ECHO round trip instead.
+- {"Each measurement gets a fresh server pinned to CPU 1 (`taskset -c 1`); the client (`gskel-bench`) is pinned to CPU 0." if info['pinned'] else "Fewer than 2 CPUs: nothing pinned."}
+- Server CPU is the sum of the first field of `/proc/PID/task/*/schedstat` (ns on CPU) over the
+  measured window, divided by the replies the client received in that window. A warm-up of
+  {p['warmup']} s precedes each {p['window']} s window and is excluded.
+- Paced runs: {p['rounds']} round(s) each; tables show medians (CPU/msg also min–max). Latency is
+  from the request's `send()` to the read that completed its reply, in an HDR-style histogram
+  (bench/histogram.c, within 0.8%).
+- Two cores shared by client and server, on a machine other work may also use: treat
+  throughput as ±15%, and compare servers within this page rather than with other machines.
+
+## Paced echo: server CPU per message (the figure of merit)
+
+64-byte ECHO payloads at a fixed total rate; "vs" columns are this server's CPU/msg divided by the
+reference's (1.00× = as cheap as the bare epoll loop).
+
+{paced_section(summary, servers)}
+{img(made.get('cpu'), 'server CPU per message against connections')}
+""" + "".join(img(name, f"latency percentiles, {label}") for label, name in made["latency"]) + f"""
+## Flat-out echo: throughput (noisy: ±15% on 2 cores)
+
+Pipeline {p['flat_pipeline']}, 64-byte payloads, as fast as the client goes; on two cores the
+client is usually the bottleneck, so this says little about the server beyond "keeps up".
+
+{flat_section(summary, servers)}
+{img(made.get('throughput'), 'throughput against connections')}
+## Idle connections: memory per connection
+
+Each connection proves itself with one round trip (gskel: LOGIN/LOGIN_OK; references: ECHO),
+then sits idle. RSS is the server's VmRSS after all connected minus before, per connection.
+Slab is the kernel's `Slab` (whole machine) after minus before: on loopback it holds **both**
+ends' sockets, so the server's share is about half (and other work on the machine adds noise).
+
+{simple_section(summary, "hold", servers, [("conns", "conns", 0), ("server RSS bytes/conn", "server_rss_bytes_per_conn", 0),
+                                             ("kernel slab bytes/conn (both ends)", "kernel_slab_bytes_per_conn", 0),
+                                             ("lost", "lost", 0), ("errors", "errors", 0)])}
+## Kick: protocol violations
+
+Each client sends a frame with length 2; the server must reset (RST), keeping no TIME_WAIT.
+
+{simple_section(summary, "kick", servers, [("kicked", "kicked", 0), ("resets seen", "resets_seen", 0),
+                                             ("FIN seen", "eofs_seen", 0), ("server TIME_WAIT", "server_time_wait", 0),
+                                             ("seconds", "seconds", 3), ("errors", "errors", 0)])}
+## Connect rate
+
+Concurrent loops of connect, PING, any reply, close (client first), over 16 source addresses.
+
+{simple_section(summary, "connect", servers, [("connects/s", "connects_per_sec", 0), ("p50 µs", "p50_us", 1),
+                                                ("p99 µs", "p99_us", 1), ("server CPU µs/connect", "server_cpu_us_per_connect", 1),
+                                                ("server TIME_WAIT", "server_time_wait", 0), ("errors", "errors", 0)])}
+## Session churn (gskel)
+
+Connect, LOGIN, LOGOUT, wait for LOGOUT_OK, close first. The client should keep every TIME_WAIT;
+the server none, and no CLOSE_WAIT on either side.
+
+{simple_section(summary, "churn", servers, [("loops/s", "loops_per_sec", 0), ("p50 µs", "p50_us", 1), ("p99 µs", "p99_us", 1),
+                                              ("server TIME_WAIT", "server_time_wait", 0), ("server CLOSE_WAIT", "server_close_wait", 0),
+                                              ("client TIME_WAIT", "client_time_wait", 0), ("client CLOSE_WAIT", "client_close_wait", 0),
+                                              ("errors", "errors", 0)])}
+## Slow readers (gskel)
+
+Clients that send ECHO requests flat out and never read; the server must reset each once its
+send queue passes `session.send_queue_limit_bytes`, with its memory bounded meanwhile.
+
+{simple_section(summary, "slow", servers, [("reset", "reset", 0), ("not reset", "not_reset", 0), ("FIN seen", "fin_seen", 0),
+                                             ("p50 ms to reset", "reset_p50_ms", 1), ("RSS before", "server_rss_before_bytes", 0),
+                                             ("RSS peak", "server_rss_peak_bytes", 0), ("RSS after", "server_rss_after_bytes", 0),
+                                             ("errors", "errors", 0)])}
+## Notes from this run
+
+{notes(summary, failures)}"""]
+    with open(os.path.join(out_dir, "benchmarks.md"), "w") as f:
+        f.write("".join(md))
