@@ -3,6 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+WIN_BUILD  ?= build-win
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure --timeout 600 -j $(JOBS)
 # Seconds each fuzz target runs inside `make test` (make fuzz: 60).
@@ -12,9 +13,10 @@ ARGS       ?=
 # Debian 12 packages the build, the tests and the docs need.
 DEB_PACKAGES = build-essential cmake pkg-config git python3 \
 	liburing-dev libjemalloc-dev libcjson-dev libcmocka-dev libuv1-dev \
-	clang libclang-rt-14-dev iproute2 procps
+	clang libclang-rt-14-dev iproute2 nftables procps \
+	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev
 
-.PHONY: all deps build run test test-build test-asan test-fuzz fuzz clean
+.PHONY: all deps build run test test-build test-asan test-fuzz test-wine fuzz windows clean
 
 all: build
 
@@ -38,8 +40,8 @@ run: build
 	exec $(BUILD)/bin/gskel-server $(ARGS)
 
 # The whole suite: the release build, then the ASan+UBSan build of the same tests, then each
-# fuzz target for FUZZ_SECONDS.
-test: build test-build test-asan test-fuzz
+# fuzz target for FUZZ_SECONDS, then the Windows build under Wine.
+test: build test-build test-asan test-fuzz test-wine
 
 test-build:
 	cd $(BUILD) && ctest $(CTEST_ARGS) -LE fuzz
@@ -60,5 +62,44 @@ test-fuzz: deps
 fuzz:
 	$(MAKE) test-fuzz FUZZ_SECONDS=60
 
+# Windows (docs/windows.md): cross-built with mingw-w64 into $(WIN_BUILD)/bin/gskel-server.exe.
+# cJSON is built from Debian's source package (apt-get source cjson) at build time; the first
+# build runs as root to enable deb-src entries if the machine has none.
+windows: deps
+	cmake -S . -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(WIN_BUILD) -j $(JOBS)
+
+# The integration suite against gskel-server.exe --backend iocp under Wine (label wine). The
+# wineserver is started first with its output on /dev/null: one started by ctest's first test
+# would hold ctest's output pipe open through its winedevice.exe children, and ctest would wait
+# for good. --timeout bounds the rest; the server is stopped afterwards.
+test-wine: windows
+	(wineserver -p || true; WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml= wine cmd /c exit) </dev/null >/dev/null 2>&1
+	cd $(WIN_BUILD) && WINEDEBUG=-all ctest $(CTEST_ARGS) -L wine; rc=$$?; \
+	  wineserver -k </dev/null >/dev/null 2>&1; exit $$rc
+
+# Benchmarks (docs/benchmarks.md): a Release build in $(BENCH_BUILD), then one run of
+# bench/run_bench.py, which writes docs/benchmarks.md and docs/bench/ (plots need gnuplot).
+# `make bench BENCH_ARGS=--quick`: a one-minute run, written under $(BENCH_BUILD)/bench-quick/.
+BENCH_BUILD ?= build-bench
+BENCH_ARGS  ?=
+.PHONY: bench
+bench:
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target gskel-server gskel-bench gskel-ref-epoll gskel-ref-uv
+	python3 bench/run_bench.py --build $(BENCH_BUILD) $(BENCH_ARGS)
+
+# Soak (docs/reliability.md): a Release server in $(SOAK_BUILD), then SOAK_SECONDS of echo load,
+# churn, kicks and hostile traffic at once; fails unless the server's RSS, open fds and sessions
+# are flat at the end. Writes its section of docs/benchmarks.md (between the soak markers).
+SOAK_BUILD   ?= build-soak
+SOAK_SECONDS ?= 600
+SOAK_ARGS    ?=
+.PHONY: soak
+soak:
+	cmake -S . -B $(SOAK_BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target gskel-server
+	python3 tests/soak/soak.py --server $(SOAK_BUILD)/bin/gskel-server --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(WIN_BUILD)

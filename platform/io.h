@@ -38,7 +38,8 @@ typedef struct io_handle {
 } io_handle_t;
 
 typedef enum {
-    IO_ACCEPTED, /* listener produced a connection: accepted_fd, peer; res 0 or -errno */
+    IO_ACCEPTED, /* listener produced a connection: accepted_fd, peer; res 0 or -errno. peer->len
+                    is 0 when the connection was reset before it could be read (io_uring) */
     IO_RECEIVED, /* res > 0: bytes in data[0..res); 0: end of stream (peer FIN); < 0: -errno */
     IO_SENT,     /* res >= 0: bytes taken by the kernel (may be fewer than asked); < 0: -errno */
     IO_CLOSED,   /* every op reaped and the socket closed: the handle may be reused */
@@ -81,8 +82,8 @@ typedef struct io_backend_ops {
     /* Cancels every op, closes (SO_LINGER {1,0} first for ABORT: RST, queue dropped), and
      * delivers exactly one IO_CLOSED. No other completion is delivered for h after this call. */
     int (*close)(io_loop_t *loop, io_handle_t *h, io_close_mode_t mode);
-    /* Waits up to timeout_ms (-1: forever) and delivers what completed. Returns events delivered
-     * or -errno. */
+    /* Waits up to timeout_ms (-1: forever) and delivers what completed. Returns the number of
+     * events delivered (callbacks made), or -errno. */
     int (*run_once)(io_loop_t *loop, int timeout_ms);
     int (*wake)(io_loop_t *loop); /* thread-safe */
     /* One line on what the backend uses (features, buffer sizes), for the start-up log. */

@@ -39,8 +39,14 @@ typedef struct epoll_loop {
     struct epoll_event *evs;
     uint32_t max_events;
     io_deferred_t deferred;
+    uint32_t emitted; /* events delivered this turn: io_run_once's result */
     char desc[160];
 } epoll_loop_t;
+
+static void emit(epoll_loop_t *l, const io_event_t *ev) {
+    l->emitted++;
+    l->fn(l->ctx, ev);
+}
 
 static int epoll_probe(char *why, size_t why_len) {
     int fd = epoll_create1(EPOLL_CLOEXEC);
@@ -201,12 +207,12 @@ static void on_listener_ready(epoll_loop_t *l, io_handle_t *h) {
             /* Level-triggered accept would spin on a full fd table. */
             if (err == -EMFILE || err == -ENFILE) sock_accept_shed(h->fd, &l->spare_fd);
             io_event_t ev = { .kind = IO_ACCEPTED, .handle = h, .res = err, .accepted_fd = SOCK_INVALID };
-            l->fn(l->ctx, &ev);
+            emit(l, &ev);
             return;
         }
         peer.len = plen;
         io_event_t ev = { .kind = IO_ACCEPTED, .handle = h, .res = 0, .accepted_fd = fd, .peer = &peer };
-        l->fn(l->ctx, &ev);
+        emit(l, &ev);
     }
 }
 
@@ -218,7 +224,7 @@ static void on_socket_ready(epoll_loop_t *l, io_handle_t *h, uint32_t events) {
             update_interest(l, h);
             io_event_t ev = { .kind = IO_SENT, .handle = h, .res = finish_send(h, rc) };
             h->send_ptr = NULL;
-            l->fn(l->ctx, &ev);
+            emit(l, &ev);
         }
     }
     if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) || !(h->flags & EP_RECEIVING)) return;
@@ -230,13 +236,18 @@ static void on_socket_ready(epoll_loop_t *l, io_handle_t *h, uint32_t events) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     io_event_t ev = { .kind = IO_RECEIVED, .handle = h, .res = n < 0 ? -errno : (int32_t)n, .data = l->scratch };
     if (n == 0) h->flags &= (uint8_t)~EP_RECEIVING; /* end of stream: no more reads */
-    l->fn(l->ctx, &ev);
+    emit(l, &ev);
     if (n == 0 && h->state == IO_HANDLE_ACTIVE) update_interest(l, h);
 }
 
 static int epoll_run_once(io_loop_t *base, int timeout_ms) {
     epoll_loop_t *l = (epoll_loop_t *)base;
-    int n = epoll_wait(l->epfd, l->evs, (int)l->max_events, io_deferred_pending(&l->deferred) ? 0 : timeout_ms);
+    /* What the last turn owes comes first: a send that failed with ECONNRESET there cleared the
+     * socket's error, and a readiness seen now would read 0 and pass a reset off as a FIN. */
+    l->emitted = 0;
+    uint32_t early = io_deferred_deliver(&l->deferred, l->fn, l->ctx);
+    /* Anything delivered already hands control back this turn: the caller re-checks its state. */
+    int n = epoll_wait(l->epfd, l->evs, (int)l->max_events, early || io_deferred_pending(&l->deferred) ? 0 : timeout_ms);
     if (n < 0) {
         if (errno != EINTR) return -errno;
         n = 0;
@@ -247,14 +258,14 @@ static int epoll_run_once(io_loop_t *base, int timeout_ms) {
             uint64_t v;
             while (read(l->wakefd, &v, sizeof v) > 0) {}
             io_event_t ev = { .kind = IO_WOKEN };
-            l->fn(l->ctx, &ev);
+            emit(l, &ev);
             continue;
         }
         io_handle_t *h = ptr;
         if (h->flags & EP_LISTENER) on_listener_ready(l, h);
         else if (h->state == IO_HANDLE_ACTIVE || h->state == IO_HANDLE_IDLE) on_socket_ready(l, h, l->evs[i].events);
     }
-    return n + (int)io_deferred_deliver(&l->deferred, l->fn, l->ctx);
+    return (int)(l->emitted + early + io_deferred_deliver(&l->deferred, l->fn, l->ctx));
 }
 
 const io_backend_ops_t io_epoll_ops = {

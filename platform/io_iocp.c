@@ -58,8 +58,8 @@ typedef struct iocp_accept {
     iocp_op_t op;
     struct iocp_loop *loop;
     SOCKET sock;  /* the socket AcceptEx connects, made before the connection arrives */
-    HANDLE event; /* signalled when this AcceptEx completes */
-    HANDLE wait;  /* the thread-pool wait that posts that to the loop's port */
+    HANDLE event; /* shared listener only: signalled when this AcceptEx completes... */
+    HANDLE wait;  /* ...and this thread-pool wait posts that to the loop's port */
     uint8_t addrs[2 * IOCP_ADDR_LEN];
 } iocp_accept_t;
 
@@ -69,6 +69,7 @@ typedef struct iocp_listen_ext {
     LPFN_ACCEPTEX accept_ex;
     LPFN_GETACCEPTEXSOCKADDRS get_addrs;
     int family;
+    bool direct;       /* the listening socket is bound to this loop's port */
     uint32_t unposted; /* accepts that could not be posted: retried every IOCP_ACCEPT_RETRY_MS */
     iocp_accept_t acc[IOCP_ACCEPTS_POSTED];
 } iocp_listen_ext_t;
@@ -129,7 +130,8 @@ static int post_accept(iocp_listen_ext_t *x, iocp_accept_t *a) {
     SOCKET s = WSASocketW(x->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
     if (s == INVALID_SOCKET) return sock_last_error();
     memset(&a->op.ov, 0, sizeof a->op.ov);
-    a->op.ov.hEvent = a->event;
+    /* The low bit keeps the completion off the port the socket is bound to (another worker's). */
+    a->op.ov.hEvent = x->direct ? NULL : (HANDLE)((ULONG_PTR)a->event | 1);
     DWORD got = 0;
     /* No receive data: a connection that sends nothing must not hold an accept. */
     if (!x->accept_ex(h->fd, s, a->addrs, 0, IOCP_ADDR_LEN, IOCP_ADDR_LEN, &got, &a->op.ov)) {
@@ -139,7 +141,7 @@ static int post_accept(iocp_listen_ext_t *x, iocp_accept_t *a) {
             return win_errno((DWORD)err);
         }
     }
-    /* Done at once or later, the event is signalled either way: one path for both. */
+    /* Done at once or later, the completion is notified either way: one path for both. */
     a->sock = s;
     a->op.pending = 1;
     h->inflight++;
@@ -203,14 +205,18 @@ static int iocp_accept_start(io_loop_t *base, io_handle_t *h) {
                  sizeof x->get_addrs, &got, NULL, NULL) != 0)
         return sock_last_error();
 
-    /* The listener is never bound to the port: workers share one listening socket through
-     * duplicated handles (sock_win.c), and a socket can belong to one port only. Each AcceptEx
-     * signals an event instead, and a thread-pool wait turns that into a packet on this port. */
+    /* Workers share one listening socket through duplicated handles (sock_win.c), and a socket
+     * belongs to one port only: the first worker here binds it to its port and reaps its accepts
+     * directly. The others' AcceptExs signal an event instead, and a thread-pool wait turns that
+     * into a packet on their own port: one thread hop more per accept, on those workers only. */
+    x->direct = CreateIoCompletionPort((HANDLE)h->fd, l->port, IOCP_KEY_IO, 0) != NULL;
+    if (x->direct) SetFileCompletionNotificationModes((HANDLE)h->fd, FILE_SKIP_SET_EVENT_ON_HANDLE);
     for (int i = 0; i < IOCP_ACCEPTS_POSTED; i++) {
         iocp_accept_t *a = &x->acc[i];
         a->loop = l;
         a->op.h = h;
         a->op.kind = IOCP_OP_ACCEPT;
+        if (x->direct) continue;
         a->event = CreateEventW(NULL, FALSE, FALSE, NULL);
         if (!a->event ||
             !RegisterWaitForSingleObject(&a->wait, a->event, on_accept_signalled, a, INFINITE, WT_EXECUTEINWAITTHREAD))
@@ -478,7 +484,9 @@ static int iocp_run_once(io_loop_t *base, int timeout_ms) {
         iocp_op_t *op = (iocp_op_t *)e->lpOverlapped;
         switch ((iocp_op_kind_t)op->kind) {
         case IOCP_OP_ACCEPT:
-            on_accept_done(l, (iocp_accept_t *)op);
+            /* Another worker's accept can reach this port only from a stack that ignores the
+             * event's low bit; its owner reaps it through the event. */
+            if (((iocp_accept_t *)op)->loop == l) on_accept_done(l, (iocp_accept_t *)op);
             break;
         case IOCP_OP_RECV:
             on_recv_done(l, op->h);
@@ -504,9 +512,12 @@ static void iocp_loop_close(io_loop_t *base) {
             a->wait = NULL;
             if (!a->op.pending) continue;
             if (x->h->state == IO_HANDLE_ACTIVE) CancelIoEx((HANDLE)x->h->fd, &a->op.ov);
-            /* The status is written before the event is set; a wait that took the signal
-             * before it was unregistered leaves the status to look at. */
-            while (!HasOverlappedIoCompleted(&a->op.ov)) WaitForSingleObject(a->event, IOCP_ACCEPT_RETRY_MS);
+            /* The status is written before the event is set or the packet queued, so it is what
+             * to wait on, whichever way the completion is notified. */
+            while (!HasOverlappedIoCompleted(&a->op.ov)) {
+                if (a->event) WaitForSingleObject(a->event, IOCP_ACCEPT_RETRY_MS);
+                else Sleep(1);
+            }
             a->op.pending = 0;
         }
         listen_ext_free(l, x);

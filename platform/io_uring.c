@@ -49,10 +49,16 @@ typedef struct uring_loop {
     int spare_fd;
     uint32_t max_events;
     io_deferred_t deferred;
+    uint32_t emitted; /* events delivered this turn: io_run_once's result */
     io_handle_t **rearm; /* recvs stopped by an empty buffer ring, re-armed next turn */
     uint32_t rearm_count, rearm_cap;
     char desc[200];
 } uring_loop_t;
+
+static void emit(uring_loop_t *l, const io_event_t *ev) {
+    l->emitted++;
+    l->fn(l->ctx, ev);
+}
 
 static uint64_t ud(const void *p, unsigned tag) { return (uint64_t)(uintptr_t)p | tag; }
 
@@ -279,6 +285,9 @@ static int uring_send(io_loop_t *base, io_handle_t *h, const uint8_t *buf, uint3
 
 static void finish_close(uring_loop_t *l, io_handle_t *h) {
     if (h->fd == SOCK_INVALID) return; /* already finished (closed from inside a callback) */
+    /* The caller may free h once IO_CLOSED is delivered: nothing here may point at it then. */
+    for (uint32_t i = 0; i < l->rearm_count; i++)
+        if (l->rearm[i] == h) l->rearm[i] = l->rearm[--l->rearm_count];
     close(h->fd);
     h->fd = SOCK_INVALID;
     io_deferred_push(&l->deferred, IO_CLOSED, h, 0);
@@ -321,13 +330,15 @@ static void on_accept_cqe(uring_loop_t *l, io_handle_t *h, int res, bool final) 
     if (final) h->flags &= (uint8_t)~UR_ARMED;
     if (res >= 0) {
         sock_addr_t peer = { .len = 0 };
-        sock_peer(res, &peer); /* multishot accept cannot return addresses */
+        /* Multishot accept cannot return addresses; a connection already reset has none left
+         * to read, and is delivered with an empty peer (io.h) so its end is still seen. */
+        if (sock_peer(res, &peer) < 0) peer.len = 0;
         io_event_t ev = { .kind = IO_ACCEPTED, .handle = h, .res = 0, .accepted_fd = res, .peer = &peer };
-        l->fn(l->ctx, &ev);
+        emit(l, &ev);
     } else if (res != -ECANCELED) {
         if (res == -EMFILE || res == -ENFILE) sock_accept_shed(h->fd, &l->spare_fd);
         io_event_t ev = { .kind = IO_ACCEPTED, .handle = h, .res = res, .accepted_fd = SOCK_INVALID };
-        l->fn(l->ctx, &ev);
+        emit(l, &ev);
     }
     if (final && h->state == IO_HANDLE_ACTIVE) arm_accept(l, h);
 }
@@ -343,7 +354,7 @@ static void on_recv_cqe(uring_loop_t *l, io_handle_t *h, const struct io_uring_c
     if (res <= 0) h->flags &= (uint8_t)~UR_WANT_RECV;
     io_event_t ev = { .kind = IO_RECEIVED, .handle = h, .res = res };
     if (res > 0) ev.data = l->bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * l->buf_size;
-    l->fn(l->ctx, &ev);
+    emit(l, &ev);
     if (final && h->state == IO_HANDLE_ACTIVE && (h->flags & UR_WANT_RECV) && !(h->flags & UR_ARMED)) arm_recv(l, h);
 }
 
@@ -352,7 +363,7 @@ static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
     if (tag == TAG_WAKE) {
         arm_wake(l);
         io_event_t ev = { .kind = IO_WOKEN };
-        l->fn(l->ctx, &ev);
+        emit(l, &ev);
         return;
     }
     io_handle_t *h = (io_handle_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)TAG_MASK);
@@ -372,7 +383,7 @@ static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
         h->send_ptr = NULL;
         h->send_len = 0;
         io_event_t ev = { .kind = IO_SENT, .handle = h, .res = cqe->res };
-        l->fn(l->ctx, &ev);
+        emit(l, &ev);
     }
     if (has_buf) buffer_recycle(l, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     if (h->state == IO_HANDLE_CLOSING && h->inflight == 0) finish_close(l, h);
@@ -385,6 +396,7 @@ static int uring_run_once(io_loop_t *base, int timeout_ms) {
         if (h->state == IO_HANDLE_ACTIVE && (h->flags & UR_WANT_RECV) && !(h->flags & UR_ARMED)) arm_recv(l, h);
     }
     l->rearm_count = 0;
+    l->emitted = 0;
     if (io_deferred_pending(&l->deferred)) timeout_ms = 0;
     struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
     struct io_uring_cqe *cqe = NULL;
@@ -398,7 +410,7 @@ static int uring_run_once(io_loop_t *base, int timeout_ms) {
         if (++seen == l->max_events) break;
     }
     io_uring_cq_advance(&l->ring, seen);
-    return (int)(seen + io_deferred_deliver(&l->deferred, l->fn, l->ctx));
+    return (int)(l->emitted + io_deferred_deliver(&l->deferred, l->fn, l->ctx));
 }
 
 const io_backend_ops_t io_uring_ops = {

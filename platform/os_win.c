@@ -192,3 +192,12 @@ const char *win_error_text(DWORD err, char *buf, size_t cap) {
     snprintf(buf, cap, "%s (%lu)", n ? msg : "error", (unsigned long)err);
     return buf;
 }
+
+/* Windows has no SIGHUP and a console sends nothing like it: reload comes from elsewhere there
+ * (the admin endpoint), so this only says it is unsupported. */
+int os_on_reload_signal(os_stop_fn fn) {
+    (void)fn;
+    return -ENOTSUP;
+}
+
+void os_sleep_ms(uint32_t ms) { Sleep(ms); }

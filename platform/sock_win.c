@@ -97,7 +97,17 @@ static void shared_add(SOCKET s, const char *host, uint16_t port) {
     ReleaseSRWLockExclusive(&shared_lock);
 }
 
+static bool shared_has(SOCKET s) {
+    bool found = false;
+    AcquireSRWLockShared(&shared_lock);
+    for (shared_listener_t *e = shared_head; e && !found; e = e->next) found = e->s == s;
+    ReleaseSRWLockShared(&shared_lock);
+    return found;
+}
+
+/* Every close passes here, sessions' too: they only share a read lock; listeners are rare. */
 static void shared_remove(SOCKET s) {
+    if (!shared_has(s)) return;
     AcquireSRWLockExclusive(&shared_lock);
     for (shared_listener_t **p = &shared_head; *p; p = &(*p)->next) {
         if ((*p)->s == s) {
@@ -250,4 +260,24 @@ const char *sock_addr_str(const sock_addr_t *a, char *buf, size_t cap) {
     sock_ip_t ip;
     sock_ip_pack(a, &ip);
     return sock_ip_str(&ip, buf, cap);
+}
+
+int sock_ip_parse(const char *s, sock_ip_t *ip) {
+    memset(ip, 0, sizeof *ip);
+    if (inet_pton(AF_INET, s, ip->addr) == 1) {
+        ip->family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, ip->addr) == 1) {
+        ip->family = 6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int sock_set_buffers(sock_t s, uint32_t sndbuf, uint32_t rcvbuf) {
+    int rc = 0;
+    if (sndbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_SNDBUF, (int)sndbuf)) < 0) return rc;
+    if (rcvbuf && (rc = set_int_opt(s, SOL_SOCKET, SO_RCVBUF, (int)rcvbuf)) < 0) return rc;
+    return 0;
 }

@@ -130,6 +130,7 @@ static guard_entry_t *find(guard_t *g, const sock_ip_t *k, int create, uint64_t 
 }
 
 reason_t guard_admit(guard_t *g, const sock_ip_t *ip, uint64_t now_ms) {
+    if (!ip->family) return REASON_NONE; /* no address to hold it to (reset before accept) */
     sock_ip_t k = key_of(g, ip);
     reason_t verdict = REASON_NONE;
     lock(g);
@@ -142,6 +143,7 @@ reason_t guard_admit(guard_t *g, const sock_ip_t *ip, uint64_t now_ms) {
 }
 
 int guard_release(guard_t *g, const sock_ip_t *ip, reason_t why, uint64_t now_ms) {
+    if (!ip->family) return 0;
     sock_ip_t k = key_of(g, ip);
     int banned = 0;
     int abuse = g->autoban_kicks && reason_is_abuse(why);

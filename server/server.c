@@ -46,8 +46,12 @@ static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
     log_info("start", "version=%s backend=%s workers=%u allocator=%s%s%s", GSKEL_VERSION, srv->backend->name,
              srv->worker_count, log_quote(alloc, sizeof alloc, gs_alloc_name()), why[0] ? " skipped=" : "", why);
     /* Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping overhead: log what is in force. */
-    log_info("listening", "host=%s port=%u sndbuf=%u rcvbuf=%u sndbuf_config=%u rcvbuf_config=%u",
-             srv->cfg.listen.host, srv->port, snd, rcv, srv->cfg.socket.sndbuf, srv->cfg.socket.rcvbuf);
+    /* With 0 in the config the kernel autotunes each connection's buffers as it goes: the
+     * listener's value is only where they start. */
+    log_info("listening", "host=%s port=%u sndbuf=%u rcvbuf=%u sndbuf_config=%u rcvbuf_config=%u autotune=%s",
+             srv->cfg.listen.host, srv->port, snd, rcv, srv->cfg.socket.sndbuf, srv->cfg.socket.rcvbuf,
+             !srv->cfg.socket.sndbuf && !srv->cfg.socket.rcvbuf ? "both"
+             : !srv->cfg.socket.sndbuf ? "sndbuf" : !srv->cfg.socket.rcvbuf ? "rcvbuf" : "off");
 }
 
 /* One worker that cannot run brings the whole server down: half a server is worse than none. */

@@ -13,8 +13,10 @@
 
 int session_table_init(session_table_t *t, uint32_t base, uint32_t count) {
     memset(t, 0, sizeof *t);
-    /* calloc: pages of slots never used are never touched, so a large max_sessions costs
-     * address space, not memory. */
+    /* calloc: a page of slots costs memory once a slot on it is first used. Never-used slots are
+     * taken before reused ones (oldest-first, so a stale id stays stale as long as possible), so
+     * RSS grows with connections until every slot has been used once: max_sessions x
+     * sizeof(session_t) at most, the preallocated table's size (nginx's connections array). */
     t->slots = gs_calloc(count, sizeof *t->slots);
     t->base = base;
     t->count = count;
@@ -121,6 +123,27 @@ void session_notify(worker_t *w, session_t *s, reason_t why) {
     timer_arm(&w->timers, &s->timer, worker_now_ms(w) + WORKER_POLL_MS);
 }
 
+void session_peer_closed(worker_t *w, session_t *s) {
+    if (!session_is_live(s)) return;
+    if (!s->sendq.bytes && !io_send_busy(&s->io)) {
+        session_close(w, s, REASON_CLIENT_CLOSE);
+        return;
+    }
+    /* Replies to the client's last frames (a request sent with its FIN) are still queued: they
+     * go out first, then close() sends our FIN after them. Bounded like a notice. */
+    s->peer_closed = 1;
+    if (session_takes_input(s)) {
+        s->state = SESSION_FLUSHING;
+        s->close_reason = REASON_CLIENT_CLOSE;
+        s->notice_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
+        timer_arm(&w->timers, &s->timer, s->notice_deadline_ms);
+    }
+}
+
+void session_on_sent(worker_t *w, session_t *s) {
+    if (s->peer_closed && !s->sendq.bytes && !io_send_busy(&s->io)) session_close(w, s, REASON_CLIENT_CLOSE);
+}
+
 void session_grace(worker_t *w, session_t *s) {
     if (s->state != SESSION_FLUSHING) return;
     s->state = SESSION_GRACE;
@@ -167,7 +190,8 @@ void session_on_deadline(worker_t *w, session_t *s) {
         break;
     }
     case SESSION_FLUSHING:
-        if (!notice_pending(w, s)) session_grace(w, s);
+        if (s->peer_closed && !s->sendq.bytes && !io_send_busy(&s->io)) session_close(w, s, REASON_CLIENT_CLOSE);
+        else if (!s->peer_closed && !notice_pending(w, s)) session_grace(w, s);
         else if (now >= s->notice_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
         else timer_arm(&w->timers, &s->timer, now + WORKER_POLL_MS);
         break;
@@ -198,7 +222,9 @@ static void begin_close(worker_t *w, session_t *s, reason_t why, io_close_mode_t
     s->abortive = mode == IO_CLOSE_ABORT;
     s->state = SESSION_CLOSING;
     timer_cancel(&w->timers, &s->timer);
-    if (s->abortive) sendq_clear(&s->sendq, &w->send_chunks);
+    /* The queue is dropped (never sent again: the session is no longer live) but its chunks go
+     * back to the pool only at IO_CLOSED: a cancelled send may still be reading them, and a
+     * reused chunk would put another session's bytes on this socket. */
     io_close(w->loop, &s->io, mode);
 }
 

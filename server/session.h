@@ -45,6 +45,7 @@ typedef struct session {
     uint8_t dirty;        /* queued in the worker's flush list */
     uint8_t abortive;     /* the close was an abort (RST) */
     uint8_t in_game;      /* the logic thread was told of the login: tell it of the end too */
+    uint8_t peer_closed;  /* the client's FIN came while output was still owed */
     sock_ip_t peer;
     uint64_t bytes_in, bytes_out;
     uint64_t opened_ms;
@@ -79,6 +80,11 @@ int session_login(struct worker *w, session_t *s);                            /*
 /* OPEN|LOGGED_IN -> FLUSHING: the last frame is queued; stop dispatching, flush, wait for the ack. */
 void session_notify(struct worker *w, session_t *s, reason_t why);
 void session_grace(struct worker *w, session_t *s);                           /* FLUSHING -> GRACE */
+/* The client closed first (end of stream): close at once, or (live -> FLUSHING) once the
+ * output still owed has gone; no CLOSE_WAIT is left either way. */
+void session_peer_closed(struct worker *w, session_t *s);
+/* After a send completed: a session waiting to close behind its output closes now. */
+void session_on_sent(struct worker *w, session_t *s);
 void session_close(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, normal close */
 void session_abort(struct worker *w, session_t *s, reason_t why);             /* live -> CLOSING, RST */
 void session_release(struct worker *w, session_t *s);                         /* CLOSING -> FREE, on IO_CLOSED */

@@ -80,8 +80,9 @@ static int on_frame(void *ctx, const frame_t *f) {
 
 static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     if (ev->res == 0) {
-        /* The client closed first: close at once, so neither CLOSE_WAIT nor TIME_WAIT stays. */
-        session_close(w, s, REASON_CLIENT_CLOSE);
+        /* The client closed first: we close after it (no TIME_WAIT here), at once or as soon as
+         * the replies it is owed have gone (no CLOSE_WAIT either). */
+        session_peer_closed(w, s);
         return;
     }
     if (ev->res < 0) {
@@ -112,6 +113,7 @@ static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
     s->bytes_out += (uint64_t)ev->res;
     stat_add(&w->stats.bytes_out, (uint64_t)ev->res);
     if (s->sendq.bytes) worker_mark_dirty(w, s);
+    else session_on_sent(w, s);
 }
 
 int worker_post(worker_t *w, const worker_cmd_t *cmd) {
@@ -256,14 +258,22 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     atomic_init(&w->stop_requested, false);
     atomic_init(&w->wake_loop, NULL);
     session_table_init(&w->sessions, slot_base, slots);
-    timer_wheel_init(&w->timers, os_now_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
+    w->clock_us = os_now_us;
+    timer_wheel_init(&w->timers, w->clock_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
     pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
     return mpsc_init(&w->commands, cfg->io.command_queue, sizeof(worker_cmd_t));
 }
 
-static int open_loop(worker_t *w) {
+static void on_deadline(void *ctx, timer_node_t *t) {
+    session_on_deadline(ctx, (session_t *)((char *)t - offsetof(session_t, timer)));
+}
+
+/* Every frame already received has been answered into the queue; the KICK goes after it. */
+static void kick_for_shutdown(void *ctx, session_t *s) { session_kick(ctx, s, REASON_SHUTDOWN, "server shutting down"); }
+
+int worker_open(worker_t *w) {
     io_loop_config_t lc = {
         .recv_buffer_bytes = w->cfg->io.recv_buffer_bytes,
         .recv_buffers = w->cfg->io.recv_buffers,
@@ -276,54 +286,47 @@ static int open_loop(worker_t *w) {
     w->listen_fd = SOCK_INVALID; /* the listener handle owns it now */
     if ((rc = io_accept_start(w->loop, &w->listener)) < 0) return rc;
     log_info("worker_started", "worker=%u slots=%u io=\"%s\"", w->index, w->sessions.count, io_describe(w->loop));
+    /* Published after the loop exists, and the stop flag read after publishing (worker_turn): a
+     * stop request that saw no loop to wake is seen there instead (both sides seq_cst). */
+    atomic_store(&w->wake_loop, w->loop);
     return 0;
 }
 
-static void on_deadline(void *ctx, timer_node_t *t) {
-    session_on_deadline(ctx, (session_t *)((char *)t - offsetof(session_t, timer)));
+int worker_turn(worker_t *w, int max_wait_ms) {
+    if (!w->stopping && atomic_load(&w->stop_requested)) {
+        /* No new connections; every session is told (KICK), gets its notice delivered and
+         * close_grace_ms to close first, then RST: nothing owed is lost, no TIME_WAIT. */
+        w->stopping = true;
+        io_close(w->loop, &w->listener, IO_CLOSE_NORMAL);
+        session_table_each(&w->sessions, kick_for_shutdown, w);
+        flush_dirty(w);
+    }
+    if (w->stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return 1;
+    w->now_fresh = false;
+    int timeout = timer_wheel_timeout_ms(&w->timers, worker_now_ms(w));
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) timeout = max_wait_ms;
+    w->now_fresh = false; /* events after the wait read the clock afresh */
+    int rc = io_run_once(w->loop, timeout);
+    w->now_fresh = false;
+    timer_wheel_advance(&w->timers, worker_now_ms(w), on_deadline, w);
+    if (w->logic) logic_drain(w->logic, w, apply_logic_record);
+    if (rc < 0) return rc;
+    flush_dirty(w);
+    return 0;
 }
 
-/* Every frame already received has been answered into the queue; the KICK goes after it. */
-static void kick_for_shutdown(void *ctx, session_t *s) { session_kick(ctx, s, REASON_SHUTDOWN, "server shutting down"); }
+static void worker_fail(worker_t *w, const char *event, int rc) {
+    log_error(event, "worker=%u backend=%s error=\"%s\"", w->index, w->backend->name, strerror(-rc));
+    w->exit_status = rc;
+    if (w->on_fatal) w->on_fatal(w->on_fatal_ctx);
+}
 
 void worker_run(void *arg) {
     worker_t *w = arg;
-    int rc = open_loop(w);
-    if (rc < 0) {
-        log_error("worker_failed", "worker=%u backend=%s error=\"%s\"", w->index, w->backend->name, strerror(-rc));
-        w->exit_status = rc;
-        if (w->on_fatal) w->on_fatal(w->on_fatal_ctx);
-        return;
-    }
-    /* Published after the loop exists, and the stop flag read after publishing: a stop request
-     * that saw no loop to wake is seen here instead (both sides seq_cst). */
-    atomic_store(&w->wake_loop, w->loop);
-    bool stopping = false;
-    for (;;) {
-        if (!stopping && atomic_load(&w->stop_requested)) {
-            /* No new connections; every session is told (KICK), gets its notice delivered and
-             * close_grace_ms to close first, then RST: nothing owed is lost, no TIME_WAIT. */
-            stopping = true;
-            io_close(w->loop, &w->listener, IO_CLOSE_NORMAL);
-            session_table_each(&w->sessions, kick_for_shutdown, w);
-            flush_dirty(w);
-        }
-        if (stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return;
-        w->now_fresh = false;
-        int timeout = timer_wheel_timeout_ms(&w->timers, worker_now_ms(w));
-        w->now_fresh = false; /* events after the wait read the clock afresh */
-        rc = io_run_once(w->loop, timeout);
-        w->now_fresh = false;
-        timer_wheel_advance(&w->timers, worker_now_ms(w), on_deadline, w);
-        if (w->logic) logic_drain(w->logic, w, apply_logic_record);
-        if (rc < 0) {
-            log_error("loop_failed", "worker=%u error=\"%s\"", w->index, strerror(-rc));
-            w->exit_status = rc;
-            if (w->on_fatal) w->on_fatal(w->on_fatal_ctx);
-            return;
-        }
-        flush_dirty(w);
-    }
+    int rc = worker_open(w);
+    if (rc < 0) return worker_fail(w, "worker_failed", rc);
+    while ((rc = worker_turn(w, -1)) == 0) {}
+    if (rc < 0) worker_fail(w, "loop_failed", rc);
 }
 
 void worker_request_stop(worker_t *w) {

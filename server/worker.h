@@ -92,6 +92,8 @@ typedef struct worker {
     token_bucket_rate_t packet_rate, byte_rate;
     uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */
     bool now_fresh;
+    bool stopping;            /* the stop request was acted on: no listener, sessions told */
+    uint64_t (*clock_us)(void); /* os_now_us; a test clock in the session fuzzer */
     uint32_t *dirty;          /* slot indexes with output to flush this turn */
     uint32_t dirty_count;
     worker_stats_t stats;
@@ -106,8 +108,14 @@ typedef struct worker {
  * opened by worker_run on the worker's thread. */
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots);
-/* Opens the loop, serves until stopped and every session is closed. Thread entry
- * (arg = worker_t *). A loop that cannot open sets exit_status. */
+/* On the worker's own thread: opens its loop and starts accepting. */
+int worker_open(worker_t *w);
+/* One loop turn: wait at most max_wait_ms (-1: until the next deadline or event), handle what
+ * completed, fire deadlines, flush. Returns 1 once stopped with every session closed, 0 to go on,
+ * -errno if the loop failed. */
+int worker_turn(worker_t *w, int max_wait_ms);
+/* worker_open, then worker_turn until stopped and every session is closed. Thread entry
+ * (arg = worker_t *). A loop that cannot open or fails sets exit_status. */
 void worker_run(void *arg);
 /* Async-signal-safe: an atomic store and an eventfd write. */
 void worker_request_stop(worker_t *w);
@@ -122,7 +130,7 @@ int worker_post(worker_t *w, const worker_cmd_t *cmd);
 /* The loop turn's time: one clock read per turn, however many events it handles. */
 static inline uint64_t worker_now_ms(worker_t *w) {
     if (!w->now_fresh) {
-        w->now_ms = os_now_us() / 1000u;
+        w->now_ms = w->clock_us() / 1000u;
         w->now_fresh = true;
     }
     return w->now_ms;
