@@ -29,7 +29,7 @@ void spsc_destroy(spsc_t *r) {
 
 void *spsc_reserve(spsc_t *r, size_t n) {
     size_t need = SPSC_HDR + padded(n);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t tail = r->staged;
     size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     size_t off = tail & (r->cap - 1);
     size_t to_end = r->cap - off;
@@ -47,7 +47,11 @@ void *spsc_reserve(spsc_t *r, size_t n) {
     return r->buf + off + SPSC_HDR;
 }
 
-void spsc_commit(spsc_t *r) { atomic_store_explicit(&r->tail, r->pending, memory_order_release); }
+void spsc_commit(spsc_t *r) { r->staged = r->pending; }
+
+void spsc_publish(spsc_t *r) { atomic_store_explicit(&r->tail, r->staged, memory_order_release); }
+
+size_t spsc_free(const spsc_t *r) { return r->cap - (r->staged - atomic_load_explicit(&r->head, memory_order_acquire)); }
 
 const void *spsc_peek(spsc_t *r, size_t *n) {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);

@@ -14,7 +14,8 @@ typedef struct spsc {
     _Alignas(64) _Atomic size_t head; /* consumer position (bytes, ever-growing) */
     _Alignas(64) _Atomic size_t tail; /* producer position */
     _Alignas(64) size_t cap;          /* power of two */
-    size_t pending;                   /* producer: bytes reserved, not yet committed */
+    size_t pending;                   /* producer: end of the open reservation */
+    size_t staged;                    /* producer: end of committed, not yet published records */
     uint8_t *buf;
 } spsc_t;
 
@@ -24,7 +25,12 @@ void spsc_destroy(spsc_t *r);
 /* Producer: room for a record of n bytes (8-aligned internally), or NULL if the ring is full.
  * Then fill it and spsc_commit. At most one reservation open at a time. */
 void *spsc_reserve(spsc_t *r, size_t n);
+/* Commits the reservation; the consumer sees it only after spsc_publish (so a batch, e.g. one
+ * tick's frames, becomes visible at once). */
 void spsc_commit(spsc_t *r);
+void spsc_publish(spsc_t *r);
+/* Producer: bytes free now (a caller keeping headroom for records that must not be lost). */
+size_t spsc_free(const spsc_t *r);
 
 /* Consumer: the oldest record and its size, or NULL if empty; spsc_release when done with it. */
 const void *spsc_peek(spsc_t *r, size_t *n);

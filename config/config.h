@@ -72,6 +72,12 @@ typedef struct cfg {
         uint32_t tick_hz; /* 1..1000 */
         uint32_t inbound_queue_bytes;  /* per worker, to the logic thread; power of two */
         uint32_t outbound_queue_bytes; /* per worker, from the logic thread; power of two */
+        bool zone_enabled;         /* the sample game (server/game/zone.c) runs */
+        uint32_t world_size;       /* zone: side of the square world, units; 1..2^30 */
+        uint32_t aoi_radius;       /* zone: how far a player sees, units; 1..2^30 */
+        uint32_t max_speed;        /* zone: units per second; 1..2^30 */
+        uint32_t move_lag_ms;      /* zone: unused movement time a player keeps, ms */
+        uint32_t counter_broadcast_ticks; /* counter: ticks between broadcasts */
     } game;
 } cfg_t;
 

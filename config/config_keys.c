@@ -68,6 +68,12 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT("game.tick_hz", game.tick_hz, 1, 1000),
     CFG_UINT("game.inbound_queue_bytes", game.inbound_queue_bytes, 4096, 1u << 30),
     CFG_UINT("game.outbound_queue_bytes", game.outbound_queue_bytes, 4096, 1u << 30),
+    CFG_BOOL("game.zone_enabled", game.zone_enabled),
+    CFG_UINT("game.world_size", game.world_size, 1, 1u << 30),
+    CFG_UINT("game.aoi_radius", game.aoi_radius, 1, 1u << 30),
+    CFG_UINT("game.max_speed", game.max_speed, 1, 1u << 30),
+    CFG_UINT("game.move_lag_ms", game.move_lag_ms, 0, 60000),
+    CFG_UINT("game.counter_broadcast_ticks", game.counter_broadcast_ticks, 1, 1000000),
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= CFG_NKEYS_MAX, "raise CFG_NKEYS_MAX");

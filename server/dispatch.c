@@ -66,8 +66,15 @@ static int op_login(worker_t *w, session_t *s, const frame_t *f) {
     br_bytes(&r, n);
     if (r.err || br_left(&r) || n == 0 || n > LOGIN_NAME_MAX) return reject(w, s, REASON_BAD_PAYLOAD);
     if (session_login(w, s) < 0) return reject(w, s, REASON_BAD_STATE);
-    if (logic_enabled(w->logic) && logic_post(w->logic, w, s->id, LOGIC_IN_JOIN, 0, f->payload + 1, n) == 0)
+    if (logic_enabled(w->logic)) {
+        /* A player the game never saw join must not play: a full ring means an overloaded logic
+         * thread, and the client is told to come back (KICK), not silently half-admitted. */
+        if (logic_post(w->logic, w, s->id, LOGIC_IN_JOIN, 0, f->payload + 1, n) < 0) {
+            session_kick(w, s, REASON_KICKED, "server busy");
+            return 1;
+        }
         s->in_game = 1;
+    }
     uint8_t id[4];
     le_put_u32(id, s->id);
     return session_send(w, s, OP_LOGIN_OK, id, sizeof id) < 0;

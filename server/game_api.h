@@ -36,8 +36,9 @@ extern const game_module_t *const game_modules[];
 /* From init only. -EEXIST if the op is taken, -ERANGE outside 0x0100..DISPATCH_MAX_OPS-1. */
 int game_register_op(game_t *g, uint16_t op, const char *name, game_op_fn fn, void *state);
 
-/* Queues a frame to a session (dropped silently if the session has ended meanwhile). -ENOBUFS if
- * the queue to its worker is full this tick (counted in gskel_game_dropped_total). */
+/* Queues a frame to a session (dropped silently if the session has ended meanwhile). -EMSGSIZE
+ * if header + payload pass session.max_frame_bytes; -ENOBUFS if the queue to its worker is full
+ * this tick (counted in gskel_game_dropped_out_total). */
 int game_send(game_t *g, uint32_t session, uint16_t op, const void *payload, uint16_t len);
 /* The same, building the payload in place; NULL if full. Must be followed by game_send_commit. */
 uint8_t *game_send_reserve(game_t *g, uint32_t session, uint16_t op, uint16_t len);
@@ -51,7 +52,7 @@ void game_abort(game_t *g, uint32_t session, reason_t why);
 /* The tick's time (monotonic ms, the same for the whole tick) and the tick period. */
 uint64_t game_now_ms(const game_t *g);
 uint32_t game_tick_ms(const game_t *g);
-/* The config in force (game.* keys, and everything else). */
+/* The config the server started with (game.* keys are not live: a reload needs a restart). */
 const struct cfg *game_config(const game_t *g);
 
 #endif

@@ -82,11 +82,13 @@ void game_send_commit(game_t *g) {
 }
 
 uint8_t *game_send_reserve(game_t *g, uint32_t session, uint16_t op, uint16_t len) {
+    if ((uint32_t)len + FRAME_HEADER_BYTES > g->srv->cfg.session.max_frame_bytes) return NULL;
     logic_record_t *r = out_reserve(g, session, LOGIC_OUT_FRAME, op, len);
     return r ? r->data : NULL;
 }
 
 int game_send(game_t *g, uint32_t session, uint16_t op, const void *payload, uint16_t len) {
+    if ((uint32_t)len + FRAME_HEADER_BYTES > g->srv->cfg.session.max_frame_bytes) return -EMSGSIZE;
     uint8_t *p = game_send_reserve(g, session, op, len);
     if (!p) return -ENOBUFS;
     if (len) memcpy(p, payload, len);
@@ -109,14 +111,21 @@ void game_abort(game_t *g, uint32_t session, reason_t why) {
 
 uint64_t game_now_ms(const game_t *g) { return g->now_ms; }
 uint32_t game_tick_ms(const game_t *g) { return g->tick_ms; }
-const struct cfg *game_config(const game_t *g) { return g->srv->live; }
+const struct cfg *game_config(const game_t *g) { return &g->srv->cfg; }
 
 int logic_enabled(const logic_t *l) { return l && l->enabled; }
 const logic_stats_t *logic_stats(const logic_t *l) { return &l->stats; }
 
 int logic_post(logic_t *l, worker_t *w, uint32_t session, logic_in_kind_t kind, uint16_t op, const void *data,
                uint16_t len) {
-    logic_record_t *r = spsc_reserve(&l->to_logic[w->index], sizeof *r + len);
+    spsc_t *ring = &l->to_logic[w->index];
+    /* Frames leave headroom in the ring: a JOIN or LEAVE must never be the record dropped, or
+     * the game would hold a ghost player or never see one. */
+    if (kind == LOGIC_IN_FRAME && spsc_free(ring) < LOGIC_EVENT_HEADROOM + sizeof(logic_record_t) + len + 16) {
+        stat_add(&l->stats.dropped_in, 1);
+        return -ENOBUFS;
+    }
+    logic_record_t *r = spsc_reserve(ring, sizeof *r + len);
     if (!r) {
         /* The logic thread is behind by a whole ring: the server is overloaded. Dropping the
          * frame is counted and visible; stalling the worker would stall every session. */
@@ -125,7 +134,8 @@ int logic_post(logic_t *l, worker_t *w, uint32_t session, logic_in_kind_t kind, 
     }
     *r = (logic_record_t){ .session = session, .kind = (uint16_t)kind, .op = op, .len = len };
     if (len) memcpy(r->data, data, len);
-    spsc_commit(&l->to_logic[w->index]);
+    spsc_commit(ring);
+    spsc_publish(ring);
     return 0;
 }
 
@@ -174,6 +184,7 @@ static void run_tick(game_t *g, uint64_t tick) {
     for (uint32_t w = 0; w < g->worker_count; w++) {
         if (!g->touched[w]) continue;
         g->touched[w] = 0;
+        spsc_publish(&g->to_worker[w]); /* the whole tick at once: one send per session */
         io_loop_t *loop = atomic_load(&g->srv->workers[w].wake_loop);
         if (loop) io_wake(loop);
     }
@@ -216,6 +227,7 @@ int logic_start(logic_t **out, server_t *srv, char *err, size_t err_len) {
         srv->workers[w].logic = g;
     }
     while (game_modules[g->module_count]) g->module_count++;
+    g->enabled = g->module_count > 0; /* joins and leaves matter to a module with hooks but no ops */
     g->states = gs_calloc(g->module_count + 1, sizeof *g->states);
     atomic_init(&g->stop, false);
     atomic_init(&g->ready, 0);

@@ -26,6 +26,9 @@ typedef struct logic_record {
     uint8_t data[];
 } logic_record_t;
 
+/* Room a worker keeps in its ring to the logic thread for JOIN and LEAVE records. */
+#define LOGIC_EVENT_HEADROOM 65536u
+
 /* Tick-time histogram bounds, seconds (Prometheus `le`); the last bucket is +Inf. */
 #define LOGIC_TICK_BUCKETS 14
 extern const double logic_tick_bounds[LOGIC_TICK_BUCKETS];

@@ -45,7 +45,7 @@ OP_KICK = 0x0020
 # server/reason.h: the numbers KICK carries.
 REASONS = ["none", "client_close", "logout", "bad_frame", "bad_opcode", "bad_state", "bad_payload",
            "flood", "slow_reader", "login_timeout", "idle_timeout", "banned", "kicked", "cheat",
-           "shutdown", "io_error"]
+           "shutdown", "io_error", "slow_sender", "ip_limit"]
 
 # Deadlines for waiting on the server: generous, because they bound a hang, not a speed.
 WAIT_S = 20.0

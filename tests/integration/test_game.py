@@ -7,7 +7,7 @@ frame they want, bounded by MAX_FRAMES rather than by time."""
 import struct
 import time
 
-from gskel_harness import OP_ECHO, Server, ServerTestCase, main, wait_until
+from gskel_harness import Server, ServerTestCase, main, wait_until
 
 OP_MOVE, OP_CHAT, OP_CHAT_MSG, OP_SNAPSHOT = 0x0100, 0x0101, 0x0102, 0x0103
 OP_INCR, OP_COUNTER = 0x0110, 0x0111
@@ -47,6 +47,18 @@ def snapshot_where(client, predicate, what="a matching snapshot"):
         if predicate(snap):
             return snap
     raise AssertionError(f"no snapshot with {what} within {MAX_FRAMES} frames")
+
+
+def end_of_stream(client):
+    """Like Client.end_of_stream, but bounded: snapshots would keep a live session reading."""
+    try:
+        for _ in range(MAX_FRAMES):
+            client.recv_frame()
+    except EOFError:
+        return "fin"
+    except ConnectionResetError:
+        return "rst"
+    raise AssertionError(f"still open after {MAX_FRAMES} frames")
 
 
 def move(client, x, y):
@@ -137,19 +149,19 @@ class SnapshotTest(GameTestCase):
     def test_move_outside_the_world_is_reset_as_cheat(self):
         c, sid = self.join()
         move(c, 10000, 0)  # world_size: one past the last unit
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="cheat")
 
     def test_move_with_a_wrong_payload_length_is_reset_as_bad_payload(self):
         c, sid = self.join()
         c.send_frame(OP_MOVE, struct.pack("<iiH", 1, 1, 0))
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="bad_payload")
 
     def test_game_op_before_login_is_reset_as_bad_state(self):
         c = self.server.connect()
         move(c, 1, 1)
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", reason="bad_state")
 
     def test_tick_count_grows(self):
@@ -164,8 +176,10 @@ class SnapshotCapTest(GameTestCase):
 
     def test_snapshot_entries_are_capped_to_fit_max_frame_bytes_with_the_player_first(self):
         players = [self.join(b"p%d" % i) for i in range(20)]
+        last, last_id = players[-1]
+        everyone_in = snapshot_where(last, lambda s: last_id in s.pos, "the last player").tick
         for c, sid in players[:3]:
-            full = snapshot_where(c, lambda s: len(s.entries) >= 17, "17 entries")
+            full = self.snapshot_from(c, everyone_in)
             self.assertEqual(len(full.entries), 17)
             self.assertEqual(full.entries[0][0], sid)
             self.assertLessEqual(4 + 6 + 12 * len(full.entries), 214)
@@ -188,7 +202,7 @@ class MoveTest(GameTestCase):
     def test_speed_hack_is_reset_as_cheat(self):
         c, sid = self.join()
         move(c, *self.step_target(self.position_of(c, sid), 40000))  # 40 s of walking at once
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="cheat")
 
     def test_a_late_burst_of_moves_within_the_lag_window_is_accepted(self):
@@ -211,7 +225,7 @@ class BatchedMoveTest(GameTestCase):
         x, y = self.position_of(c, sid)
         d = 1 if x < 50000 else -1
         c.send(b"".join(struct.pack("<HHii", 12, OP_MOVE, x + d * 40 * k, y) for k in range(1, 31)))
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="cheat")
 
 
@@ -236,13 +250,13 @@ class ChatTest(GameTestCase):
     def test_chat_with_invalid_utf8_is_reset_as_bad_payload(self):
         c, sid = self.join()
         c.send_frame(OP_CHAT, chat_frame_payload(b"ok \xc0\xaf"))  # an overlong '/'
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="bad_payload")
 
     def test_chat_whose_length_byte_disagrees_with_the_frame_is_reset_as_bad_payload(self):
         c, sid = self.join()
         c.send_frame(OP_CHAT, bytes([5]) + b"abc")
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="bad_payload")
 
     def test_frames_of_one_tick_share_sends(self):
@@ -274,13 +288,13 @@ class CounterTest(GameTestCase):
         c = self.server.connect()
         sid = c.login()
         c.send_frame(OP_INCR, b"\x01")
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", session=sid, reason="bad_payload")
 
     def test_incr_before_login_is_reset_as_bad_state(self):
         c = self.server.connect()
         c.send_frame(OP_INCR)
-        self.assertEqual(c.end_of_stream(), "rst")
+        self.assertEqual(end_of_stream(c), "rst")
         self.server.wait_for_log("disconnect", reason="bad_state")
 
 
