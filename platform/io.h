@@ -103,6 +103,11 @@ extern const io_backend_ops_t *const io_backends[];
  * auto: why each earlier one was skipped). */
 int io_backend_select(const char *name, const io_backend_ops_t **out, char *why, size_t why_len);
 
+/* What every backend's attach starts with: a clean handle for fd. */
+static inline void io_handle_reset(io_handle_t *h, sock_t fd, uint32_t user) {
+    *h = (io_handle_t){ .fd = fd, .user = user, .state = IO_HANDLE_IDLE };
+}
+
 static inline int io_attach(io_loop_t *l, io_handle_t *h, sock_t fd, uint32_t user) { return l->ops->attach(l, h, fd, user); }
 static inline int io_accept_start(io_loop_t *l, io_handle_t *h) { return l->ops->accept_start(l, h); }
 static inline int io_recv_start(io_loop_t *l, io_handle_t *h) { return l->ops->recv_start(l, h); }

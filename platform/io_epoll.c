@@ -114,10 +114,7 @@ fail:;
 
 static int epoll_attach(io_loop_t *base, io_handle_t *h, sock_t fd, uint32_t user) {
     (void)base;
-    memset(h, 0, sizeof *h);
-    h->fd = fd;
-    h->user = user;
-    h->state = IO_HANDLE_IDLE;
+    io_handle_reset(h, fd, user);
     return 0;
 }
 

@@ -288,10 +288,7 @@ static bool accepts_starved(const iocp_loop_t *l) {
 
 static int iocp_attach(io_loop_t *base, io_handle_t *h, sock_t fd, uint32_t user) {
     (void)base;
-    memset(h, 0, sizeof *h);
-    h->fd = fd;
-    h->user = user;
-    h->state = IO_HANDLE_IDLE;
+    io_handle_reset(h, fd, user);
     return 0;
 }
 

@@ -112,39 +112,9 @@ int sock_unacked_bytes(sock_t s, uint32_t *out) {
 
 int sock_close(sock_t s) { return close(s) == 0 ? 0 : -errno; }
 
-void sock_ip_pack(const sock_addr_t *a, sock_ip_t *out) {
-    memset(out, 0, sizeof *out);
-    if (a->ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
-        out->family = 6;
-        out->port = ntohs(v6->sin6_port);
-        memcpy(out->addr, &v6->sin6_addr, 16);
-    } else if (a->ss.ss_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
-        out->family = 4;
-        out->port = ntohs(v4->sin_port);
-        memcpy(out->addr, &v4->sin_addr, 4);
-    }
-}
 
-const char *sock_ip_host_str(const sock_ip_t *ip, char *buf, size_t cap) {
-    if (ip->family == 0 || !inet_ntop(ip->family == 6 ? AF_INET6 : AF_INET, ip->addr, buf, (socklen_t)cap))
-        snprintf(buf, cap, "unknown");
-    return buf;
-}
 
-const char *sock_ip_str(const sock_ip_t *ip, char *buf, size_t cap) {
-    char host[INET6_ADDRSTRLEN];
-    sock_ip_host_str(ip, host, sizeof host);
-    snprintf(buf, cap, ip->family == 6 ? "[%s]:%u" : "%s:%u", host, ip->port);
-    return buf;
-}
 
-const char *sock_addr_str(const sock_addr_t *a, char *buf, size_t cap) {
-    sock_ip_t ip;
-    sock_ip_pack(a, &ip);
-    return sock_ip_str(&ip, buf, cap);
-}
 
 int sock_spare_open(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
@@ -159,18 +129,6 @@ void sock_accept_shed(sock_t listener, int *spare) {
     *spare = sock_spare_open();
 }
 
-int sock_ip_parse(const char *s, sock_ip_t *ip) {
-    memset(ip, 0, sizeof *ip);
-    if (inet_pton(AF_INET, s, ip->addr) == 1) {
-        ip->family = 4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, s, ip->addr) == 1) {
-        ip->family = 6;
-        return 0;
-    }
-    return -EINVAL;
-}
 
 int sock_set_buffers(sock_t s, uint32_t sndbuf, uint32_t rcvbuf) {
     int rc = 0;
