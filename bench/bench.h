@@ -36,6 +36,7 @@ enum {
     BENCH_O_SIZE = 1 << 2,
     BENCH_O_RATE = 1 << 3,
     BENCH_O_LOGIN = 1 << 4,
+    BENCH_O_GAME = 1 << 5, /* --admin-port, --tick-hz, --speed, --chat-every */
 };
 
 struct bench_scenario;
@@ -55,10 +56,15 @@ typedef struct bench_opts {
     uint32_t procs;     /* client processes; 0 = as few as the fd ceiling allows */
     uint32_t max_frame; /* longest frame accepted from the server */
     uint32_t per_proc;  /* connections one client process may hold (fd ceiling) */
+    uint16_t admin_port; /* the server's admin endpoint, scraped at the window's edges; 0: none */
+    double tick_hz;      /* game: client ticks per second (one MOVE per player each) */
+    double speed;        /* game: units per second a player walks */
+    uint32_t chat_every; /* game: ticks between one player's CHATs; 0 = never */
     bool login;
     bool json;
     int progress;       /* -1 auto (tty and a run over 2 s), 0 off, 1 on */
     client_target_t target;
+    client_target_t admin_target;
 } bench_opts_t;
 
 /* Counters a client process hands back; the coordinator sums them (ELAPSED_NS: max). */
@@ -71,6 +77,10 @@ enum bench_stat {
     BENCH_SENT,       /* requests sent (whole run) */
     BENCH_LOST,       /* requests never answered */
     BENCH_ELAPSED_NS, /* scenario-defined duration (kick: until the last reset) */
+    BENCH_KICKS,      /* KICK frames received */
+    BENCH_CHAT_SENT,  /* game: CHATs sent in the window */
+    BENCH_CHAT_RECV,  /* game: CHAT_MSGs received in the window */
+    BENCH_ITEMS,      /* game: entries in the snapshots counted in BENCH_DONE */
     BENCH_STAT_COUNT
 };
 
@@ -160,6 +170,38 @@ int bench_proc_slab(uint64_t *bytes);
 /* Sockets whose local (local=true) or remote port is port, by state, from /proc/net/tcp{,6}. */
 int bench_proc_tcp(uint16_t port, bool local, bench_tcp_t *out);
 
+/* The server's admin GET /metrics (Prometheus text), as far as the bench reads it: counters are
+ * NAN when absent; the tick histogram's buckets are kept cumulative, in ascending order. */
+#define BENCH_METRICS_BUCKETS 32
+#define BENCH_METRICS_REASONS 32
+#define BENCH_METRICS_MAX_BYTES (1u << 20)
+
+typedef struct bench_metrics {
+    double bytes_sent, frames_sent, send_calls;
+    double tick_count, tick_sum, tick_overruns, dropped_in, dropped_out;
+    uint32_t buckets;
+    double le[BENCH_METRICS_BUCKETS]; /* upper bounds; the last is +Inf in a whole histogram */
+    double cum[BENCH_METRICS_BUCKETS];
+    uint32_t reasons; /* gskel_disconnects_total by reason */
+    char reason[BENCH_METRICS_REASONS][24];
+    double disconnects[BENCH_METRICS_REASONS];
+} bench_metrics_t;
+
+/* Parses exposition text (len bytes, not NUL-terminated). Returns 0, or -EINVAL on a line that
+ * is not `name[{labels}] value` or on more buckets or reasons than fit. */
+int bench_metrics_parse(const char *text, size_t len, bench_metrics_t *m);
+/* GET /metrics over plain HTTP/1.1 with `Connection: close`; reads the whole response by its
+ * Content-Length and closes first (the server waits for that). Returns 0, -ETIMEDOUT, -EPROTO
+ * (not a 200 with a length), -EMSGSIZE, or -errno. */
+int bench_metrics_fetch(const client_target_t *admin, int timeout_ms, bench_metrics_t *m);
+/* The q-quantile (0..1) of the tick histogram observed between two scrapes (a NULL: since the
+ * start), interpolated linearly inside its bucket exactly as Prometheus' histogram_quantile:
+ * the upper bound of the last finite bucket when it falls in +Inf. NAN when there is nothing to
+ * read: no observations, bucket bounds that differ, a count that went down, or no +Inf bucket. */
+double bench_metrics_quantile(const bench_metrics_t *a, const bench_metrics_t *b, double q);
+/* b - a for one counter; NAN when either is absent or it went down (a restart). */
+double bench_metrics_delta(double a, double b);
+
 /* What the coordinator gathered over one run. */
 typedef struct bench_run {
     const bench_opts_t *o;
@@ -173,6 +215,9 @@ typedef struct bench_run {
     bool cpu_ok;
     bench_tcp_t server_tcp, client_tcp;
     bool tcp_ok;
+    /* With --admin-port: scraped before the first connection, at begin_ns and at end_ns. */
+    bench_metrics_t admin_before, admin_begin, admin_end;
+    bool admin_ok;
 } bench_run_t;
 
 /* Figures out, as one JSON object (--json) or one "key: value" line each. */
@@ -208,7 +253,8 @@ typedef struct bench_scenario {
     void (*report)(const bench_run_t *r, bench_out_t *out);
 } bench_scenario_t;
 
-extern const bench_scenario_t bench_echo, bench_connect, bench_hold, bench_kick, bench_churn, bench_slow;
+extern const bench_scenario_t bench_echo, bench_connect, bench_hold, bench_kick, bench_churn, bench_slow,
+    bench_game;
 
 /* Connections per client process under this process's RLIMIT_NOFILE. */
 uint32_t bench_conns_per_proc(void);

@@ -1,7 +1,8 @@
 /* The coordinator: forks the client processes (one per 19,000 connections, or --procs), starts
- * them together once all are set up, samples the server from /proc at the window's edges, prints
- * the progress line, and adds up what each process hands back through its pipe (histograms
- * merged). It sends no traffic itself, so its own CPU use stays out of the figures. */
+ * them together once all are set up, samples the server from /proc (and with --admin-port its
+ * /metrics) at the window's edges, prints the progress line, and adds up what each process hands
+ * back through its pipe (histograms merged). It sends no traffic itself, so its own CPU use stays
+ * out of the figures. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,8 @@
 #define BENCH_SETUP_WAIT_NS (60ull * BENCH_NS_PER_S)
 #define BENCH_COLLECT_WAIT_NS (10ull * BENCH_NS_PER_S)
 #define BENCH_RECV_BUF_BYTES (64u * 1024u)
+/* One scrape of the admin endpoint (loopback, a few KiB). */
+#define BENCH_ADMIN_TIMEOUT_MS 2000
 
 typedef struct bench_proc {
     pid_t pid;
@@ -317,8 +320,11 @@ static int bench_coordinate(bench_coord_t *co, char *err, size_t err_len)
     uint64_t cpu0 = 0, cpu1 = 0;
     int fail = bench_pump(co, r->win.begin_ns, false, "warmup");
     bool cpu_ok = bench_cpu_sample(o, &cpu0) == 0;
+    bool admin_ok =
+        o->admin_port && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_begin) == 0;
     fail |= bench_pump(co, r->win.end_ns, false, "run");
     cpu_ok = cpu_ok && bench_cpu_sample(o, &cpu1) == 0;
+    r->admin_ok = admin_ok && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_end) == 0;
     r->cpu_ok = cpu_ok;
     r->cpu_ns = cpu_ok ? cpu1 - cpu0 : 0;
     fail |= bench_pump(co, r->win.end_ns + BENCH_DRAIN_NS + BENCH_COLLECT_WAIT_NS, false, "drain");
@@ -348,6 +354,15 @@ int bench_fanout_run(const bench_opts_t *o, bench_run_t *r, char *err, size_t er
         return -1;
     }
     bench_sample_mem(o, &r->before);
+    if (o->admin_port) { /* an endpoint that does not answer fails the run before any load */
+        int e = bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_before);
+        if (e < 0) {
+            snprintf(err, err_len, "admin endpoint %s:%u: GET /metrics: %s", o->host, o->admin_port, client_strerror(e));
+            free(co.p);
+            munmap(co.live, n * sizeof *co.live);
+            return -1;
+        }
+    }
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         if (bench_spawn(&co, i) < 0) {

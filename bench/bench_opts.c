@@ -10,7 +10,7 @@
 #include "bench.h"
 
 static const bench_scenario_t *const bench_scenarios[] = {
-    &bench_echo, &bench_connect, &bench_hold, &bench_kick, &bench_churn, &bench_slow, NULL,
+    &bench_echo, &bench_connect, &bench_hold, &bench_kick, &bench_churn, &bench_slow, &bench_game, NULL,
 };
 
 void bench_usage(FILE *f)
@@ -22,7 +22,8 @@ void bench_usage(FILE *f)
     fputs("common options:\n"
           "  --host H          server address, loopback only (default 127.0.0.1)\n"
           "  --port N          server port (default 7777)\n"
-          "  --conns N         connections (echo, hold, kick, slow) or concurrent loops (connect, churn)\n"
+          "  --conns N         connections (echo, hold, kick, slow), concurrent loops (connect, churn)\n"
+          "                    or players (game)\n"
           "  --duration S      measured seconds (kick, slow: the most seconds to wait)\n"
           "  --server-pid PID  sample the server's CPU (schedstat) and memory (VmRSS) from /proc\n"
           "  --sources K       spread connections over source addresses 127.0.0.2..127.0.0.(K+1)\n"
@@ -32,13 +33,21 @@ void bench_usage(FILE *f)
           "  --json            print one JSON object\n"
           "  --progress, --no-progress  live line on stderr (default: on a tty, runs over 2 s)\n"
           "scenario options:\n"
-          "  --warmup S        seconds before the window, excluded from figures (echo, connect, churn)\n"
+          "  --warmup S        seconds before the window, excluded from figures (echo, connect, churn,\n"
+          "                    game)\n"
           "  --pipeline P      frames in flight per connection (echo; default 1)\n"
           "  --size B          payload bytes (echo: default 64; slow: default 1024)\n"
           "  --rate R          total msgs/s, paced (echo; 0 = flat out, the default)\n"
           "  --login           log every connection in first (echo, hold; gskel closes connections\n"
           "                    that stay logged out past session.login_timeout_ms; the reference\n"
-          "                    servers only echo, so without it each connection proves itself by ECHO)\n",
+          "                    servers only echo, so without it each connection proves itself by ECHO)\n"
+          "  --admin-port P    the server's admin endpoint on --host: GET /metrics at the window's\n"
+          "                    edges for tick time, bytes and coalescing (game; required)\n"
+          "  --tick-hz H       client ticks per second: one MOVE per player each (game; default 20)\n"
+          "  --speed U         units per second each player walks; keep it well under the server's\n"
+          "                    game.max_speed (game; default 100)\n"
+          "  --chat-every N    one CHAT per player every N ticks, broadcast to all (game; 0 = never,\n"
+          "                    the default)\n",
           f);
 }
 
@@ -92,6 +101,10 @@ static const bench_flag_t bench_flags[] = {
     BF("--pipeline", BENCH_O_PIPELINE, BF_U32, pipeline, 1024),
     BF("--size", BENCH_O_SIZE, BF_U32, size, FRAME_MAX_BYTES - FRAME_HEADER_BYTES),
     BF("--rate", BENCH_O_RATE, BF_DBL, rate, 20e6),
+    BF("--admin-port", BENCH_O_GAME, BF_U16, admin_port, 65535),
+    BF("--tick-hz", BENCH_O_GAME, BF_DBL, tick_hz, 1000),
+    BF("--speed", BENCH_O_GAME, BF_DBL, speed, 1e6),
+    BF("--chat-every", BENCH_O_GAME, BF_U32, chat_every, 1000000),
 };
 
 static int bench_set(bench_opts_t *o, const bench_flag_t *fl, const char *v)
@@ -186,6 +199,18 @@ static int bench_opts_check(bench_opts_t *o, char *err, size_t err_len)
         snprintf(err, err_len, "--procs %u is more than --conns %u", o->procs, o->conns);
         return -1;
     }
+    if ((o->scenario->opts & BENCH_O_GAME) && o->admin_port == 0) {
+        snprintf(err, err_len, "--admin-port is required (1..65535) for scenario %s", o->scenario->name);
+        return -1;
+    }
+    if ((o->scenario->opts & BENCH_O_GAME) && o->tick_hz < 0.1) {
+        snprintf(err, err_len, "--tick-hz must be at least 0.1");
+        return -1;
+    }
+    if (o->admin_port && client_target_resolve(&o->admin_target, o->host, o->admin_port) < 0) {
+        snprintf(err, err_len, "--host %s: cannot resolve", o->host);
+        return -1;
+    }
     if (client_target_resolve(&o->target, o->host, o->port) < 0) {
         snprintf(err, err_len, "--host %s: cannot resolve", o->host);
         return -1;
@@ -221,6 +246,8 @@ int bench_opts_parse(bench_opts_t *o, int argc, char **argv, char *err, size_t e
     o->sources = 16;
     o->max_frame = 8192;
     o->progress = -1;
+    o->tick_hz = 20.0;
+    o->speed = 100.0;
     o->per_proc = bench_conns_per_proc();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];

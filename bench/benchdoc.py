@@ -103,6 +103,33 @@ def simple_section(summary, section, servers, cols):
     return table(["server", "run"] + [c[0] for c in cols], body)
 
 
+def game_section(summary, servers, p):
+    """The sample game's run, or why there is none (results from before it existed included)."""
+    rows = rows_of(summary, "game")
+    if not rows:
+        return "_Not run (see the notes below)._\n"
+    target = p.get("game_tick_p99_target_ms", 10.0)
+    body = []
+    for label in labels_of(rows):
+        for s in servers:
+            r = find(rows, label, s)
+            if r is None:
+                continue
+            if not r.get("ok"):
+                body.append([s, label, "failed"] + [""] * 11)
+                continue
+            p99 = r.get("tick_p99_ms")
+            body.append([s, fmt(r.get("players")), fmt(r.get("tick_p50_ms"), 2), fmt(p99, 2),
+                         fmt(p99 is not None and p99 <= target), fmt(r.get("server_ticks_per_sec"), 1),
+                         fmt((r.get("bytes_per_sec") or 0) / 1e6, 2), fmt(r.get("frames_per_send"), 2),
+                         fmt(r.get("snapshots_per_player_per_sec"), 2), fmt(r.get("snapshot_entries_avg"), 1),
+                         fmt(r.get("snapshots_missed")), fmt(r.get("moves_rate_reached")),
+                         fmt(r.get("server_cpu_util"), 2), r["errors"]])
+    return table(["server", "players", "tick p50 ms", "tick p99 ms", f"p99 ≤ {target:g} ms", "server ticks/s",
+                  "MB/s sent", "frames/send", "snapshots/player/s", "entries/snapshot", "snapshots missed",
+                  "client kept up", "server CPU (cores)", "errors"], body)
+
+
 def gnuplot(out_dir, name, script, data):
     """Renders one PNG; returns its file name, or None when gnuplot is missing or fails."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +193,45 @@ def plots(out_dir, summary, servers):
     return made
 
 
-def notes(summary, failures):
+def conclusions(summary):
+    """What the run says about issue 3's questions, in words computed from its own figures."""
+    out = []
+    paced = rows_of(summary, "paced")
+    for server in ("gskel io_uring", "gskel epoll"):
+        vs_ref, vs_uv = [], []
+        for label in labels_of(paced):
+            r, ref, uv = find(paced, label, server), find(paced, label, REF), find(paced, label, LIBUV)
+            cpu = r and r.get("ok") and r.get("server_cpu_us_per_msg")
+            if cpu and ref and ref.get("server_cpu_us_per_msg"):
+                vs_ref.append(cpu / ref["server_cpu_us_per_msg"])
+            if cpu and uv and uv.get("server_cpu_us_per_msg"):
+                vs_uv.append(cpu / uv["server_cpu_us_per_msg"])
+        if vs_ref:
+            verdict = ("beats the bare loop in every paced case" if max(vs_ref) < 1.0 else
+                       "is within 1.1x of the bare loop in every paced case" if max(vs_ref) <= 1.1 else
+                       f"is over 1.1x of the bare loop in {sum(v > 1.1 for v in vs_ref)} of {len(vs_ref)} paced cases")
+            out.append(f"- **{server}** used {min(vs_ref):.2f}-{max(vs_ref):.2f}x the bare epoll loop's server CPU per "
+                       f"message and {min(vs_uv):.2f}-{max(vs_uv):.2f}x libuv's: it {verdict}"
+                       + (f", by {100 * (1 - max(vs_ref)):.0f}-{100 * (1 - min(vs_ref)):.0f}%." if max(vs_ref) < 1.0 else "."))
+    hold = rows_of(summary, "hold")
+    labels = labels_of(hold)
+    if labels:
+        ur, ep = find(hold, labels[0], "gskel io_uring"), find(hold, labels[0], "gskel epoll")
+        if ur and ep and ur.get("ok") and ep.get("ok"):
+            slab = (ur.get("kernel_slab_bytes_per_conn") or 0) - (ep.get("kernel_slab_bytes_per_conn") or 0)
+            rss = (ur.get("server_rss_bytes_per_conn") or 0) - (ep.get("server_rss_bytes_per_conn") or 0)
+            out.append(
+                f"- **Idle connections and the armed multishot recv**: with {fmt(ur.get('conns'))} idle connections, "
+                f"io_uring's kernel memory per connection is {fmt(slab)} bytes above epoll's (the recv armed on each "
+                f"idle socket) and its server RSS {fmt(rss)} bytes above (the provided-buffer ring, a fixed "
+                "`io.recv_buffers` x `io.recv_buffer_bytes` per worker spread over the connections). gskel keeps the "
+                "recv armed: disarming an idle connection would cost a cancel and a re-arm (two submissions and two "
+                "completions) whenever it speaks again, and a timer to decide it is idle, to save less than the "
+                "socket itself costs the kernel; at 100,000 connections the difference is the figure above x 100,000.")
+    return "\n".join(out) + "\n" if out else "- no paced or hold figures in this run\n"
+
+
+def notes(summary, failures, tick_target_ms=10.0):
     out = []
     paced = rows_of(summary, "paced")
     for label in labels_of(paced):
@@ -175,6 +240,10 @@ def notes(summary, failures):
             got = ", ".join(f"{r['server']} {fmt(r.get('msgs_per_sec'))}" for r in short)
             out.append(f"- {label}: the rate asked for ({fmt(short[0].get('target_rate'))} msgs/s) was not reached "
                        f"(median msgs/s: {got}); CPU/msg is still per message actually served, at that load.")
+    for r in rows_of(summary, "game"):
+        if r.get("ok") and r.get("tick_p99_ms") is not None and r["tick_p99_ms"] > tick_target_ms:
+            out.append(f"- game / {r['label']} / {r['server']}: tick p99 {fmt(r['tick_p99_ms'], 2)} ms is over "
+                       f"the {tick_target_ms:g} ms target.")
     for r in summary:
         if r.get("ok") and r.get("errors"):
             out.append(f"- {r['section']} / {r['label']} / {r['server']}: {r['errors']} errors (lost replies, "
@@ -282,8 +351,44 @@ send queue passes `session.send_queue_limit_bytes`, with its memory bounded mean
                                              ("p50 ms to reset", "reset_p50_ms", 1), ("RSS before", "server_rss_before_bytes", 0),
                                              ("RSS peak", "server_rss_peak_bytes", 0), ("RSS after", "server_rss_after_bytes", 0),
                                              ("errors", "errors", 0)])}
+## Sample game: tick time under players (gskel)
+
+{fmt(p.get('game_players'))} players of the sample game (server/game/zone.c, `game.zone_enabled`, the default
+world and area of interest) with `game.tick_hz` {p.get('game_hz')}: each logs in, sends a MOVE every tick
+({p.get('game_speed')} units/s, a tenth of the default `game.max_speed`) and a CHAT every {p.get('game_chat_every')}
+ticks, which the server sends to every player, and reads everything (`gskel-bench game`). Tick time
+is the logic thread's `gskel_tick_seconds` histogram between two scrapes of the admin endpoint at
+the window's edges, p50/p99 interpolated inside its buckets as Prometheus' `histogram_quantile`
+does (the buckets are coarse: ..., 5, 7.5, 10, 15, 20 ms). MB/s and frames per send
+(`gskel_frames_sent_total / gskel_send_calls_total`: above 1 when a tick's snapshot and chat lines
+leave in one send) come from the same scrapes. The target is a tick p99 of at most
+{p.get('game_tick_p99_target_ms', 10.0):g} ms. "Client kept up": every player sent its MOVE every tick; when it did
+not, the client (one core, shared) was the limit. {p.get('game_warmup')} s warm-up, {p.get('game_window')} s window.
+
+{game_section(summary, servers, p)}
+## What this run says
+
+{conclusions(summary)}
 ## Notes from this run
 
-{notes(summary, failures)}"""]
-    with open(os.path.join(out_dir, "benchmarks.md"), "w") as f:
-        f.write("".join(md))
+{notes(summary, failures, p.get("game_tick_p99_target_ms", 10.0))}"""]
+    path = os.path.join(out_dir, "benchmarks.md")
+    kept = kept_sections(path)
+    with open(path, "w") as f:
+        f.write("".join(md) + kept)
+
+
+def kept_sections(path):
+    """Sections other scripts write into the same page between their markers (`make soak`'s):
+    carried over from the page being replaced, so one tool's rerun does not erase another's."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return ""
+    kept = []
+    for begin, end in (("<!-- soak:begin -->", "<!-- soak:end -->"),):
+        i, j = old.find(begin), old.find(end)
+        if i >= 0 and j > i:
+            kept.append(old[i:j + len(end)] + "\n")
+    return "".join("\n" + k for k in kept)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -111,6 +112,27 @@ def backend_available(binary, backend):
     r = subprocess.run([binary, "--backend", backend, "--check-config"], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=WAIT_S)
     return r.returncode == 0
+
+
+def free_port():
+    """A loopback port free now (for the admin endpoint, which has no port 0 of its own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_accepted(binary, overrides):
+    """(True, "") if `gskel-server --check-config` takes the bench's config with these overrides,
+    else (False, its one-line reason): a key the server does not know, say."""
+    fd, path = tempfile.mkstemp(prefix="gskel-bench-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(merge(GSKEL_BASE_CONFIG, overrides), f)
+        r = subprocess.run([binary, "--check-config", "--config", path], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=WAIT_S)
+    finally:
+        os.unlink(path)
+    return r.returncode == 0, (r.stderr.strip().splitlines() or [""])[-1]
 
 
 def wait_states(port, local=True, settle_s=1.0):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: one run of every benchmark against gskel-server (epoll, and io_uring where it
 runs) and the two reference servers (bench/ref/: a bare epoll loop and libuv), alternating
-servers inside each round so drift on the machine lands on all of them alike. Each measurement
+servers inside each round so drift on the machine lands on all of them alike; then the sample
+game's players against each gskel backend, its tick time read from the admin endpoint. Each measurement
 gets a fresh server pinned to CPU 1 (`taskset -c 1`, workers 1) and the client pinned to CPU 0.
 Writes docs/benchmarks.md, its plots (docs/bench/*.png, gnuplot) and the raw figures
 (docs/bench/results.json): every number in the doc comes from this run.
@@ -41,9 +42,14 @@ FULL = {
     "kick_conns": 300,
     "connect_conns": 64, "churn_conns": 64, "loop_window": 2.0,
     "slow_conns": 20,
+    # The sample game (server/game/zone.c): players on the server's default world and area of
+    # interest, one MOVE per tick at a tenth of game.max_speed, each chatting once a minute (chat
+    # is broadcast to everyone: its cost grows with the square of the players).
+    "game_players": 2000, "game_hz": 20, "game_speed": 100, "game_chat_every": 1200,
+    "game_warmup": 2.0, "game_window": 20.0, "game_tick_p99_target_ms": 10.0,
 }
 QUICK = dict(FULL, rounds=1, warmup=0.3, window=1.0, flat_conns=[100, 1000], hold_conns=2000,
-             hold_s=0.5, loop_window=0.5, slow_conns=4)
+             hold_s=0.5, loop_window=0.5, slow_conns=4, game_players=500, game_warmup=1.0, game_window=3.0)
 
 
 def log(msg):
@@ -142,6 +148,23 @@ class Runner:
         for srv in (s for s in self.servers if s[1] == "gskel"):
             self.measure("slow", f"{p['slow_conns']} slow readers", srv, "slow",
                          ["--conns", p["slow_conns"], "--duration", 20])
+        self.run_game()
+
+    def run_game(self):
+        """The sample game on each gskel backend: its tick time and sends, from the admin endpoint."""
+        p = self.plan
+        game = {"game": {"zone_enabled": True, "tick_hz": p["game_hz"]}}
+        ok, why = benchlib.config_accepted(self.bin["gskel-server"], game)
+        if not ok:
+            self.failures.append(f"game skipped: the server refuses game.zone_enabled ({why})")
+            return
+        for srv in (s for s in self.servers if s[1] == "gskel"):
+            admin = benchlib.free_port()
+            self.measure("game", f"{p['game_players']:,} players, {p['game_hz']} Hz", srv, "game",
+                         ["--conns", p["game_players"], "--tick-hz", p["game_hz"], "--speed", p["game_speed"],
+                          "--chat-every", p["game_chat_every"], "--warmup", p["game_warmup"],
+                          "--duration", p["game_window"], "--admin-port", admin],
+                         overrides=dict(game, admin={"port": admin}))
 
 
 def machine():
