@@ -222,12 +222,15 @@ def conclusions(summary):
             rss = (ur.get("server_rss_bytes_per_conn") or 0) - (ep.get("server_rss_bytes_per_conn") or 0)
             out.append(
                 f"- **Idle connections and the armed multishot recv**: with {fmt(ur.get('conns'))} idle connections, "
-                f"io_uring's kernel memory per connection is {fmt(slab)} bytes above epoll's (the recv armed on each "
-                f"idle socket) and its server RSS {fmt(rss)} bytes above (the provided-buffer ring, a fixed "
+                + (f"io_uring's kernel memory per connection is {fmt(slab)} bytes above epoll's (the recv armed on each "
+                   "idle socket)" if slab > 0 else
+                   f"io_uring's kernel memory per connection is not above epoll's in this run ({fmt(slab)} bytes: the "
+                   "recv armed on each idle socket is within the noise of the machine-wide Slab figure)")
+                + f" and its server RSS {fmt(rss)} bytes above (the provided-buffer ring, a fixed "
                 "`io.recv_buffers` x `io.recv_buffer_bytes` per worker spread over the connections). gskel keeps the "
                 "recv armed: disarming an idle connection would cost a cancel and a re-arm (two submissions and two "
                 "completions) whenever it speaks again, and a timer to decide it is idle, to save less than the "
-                "socket itself costs the kernel; at 100,000 connections the difference is the figure above x 100,000.")
+                "socket itself costs the kernel.")
     return "\n".join(out) + "\n" if out else "- no paced or hold figures in this run\n"
 
 
