@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "compiler.h"
+
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 typedef enum { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON } log_format_t;
 
@@ -21,7 +23,7 @@ void log_set_level(log_level_t min_level);
  * quotes must be written as key="..." (see log_quote). In JSON format the pairs become members,
  * numbers stay numbers. */
 void log_emit(log_level_t level, const char *event, const char *kv_fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    GSKEL_PRINTF(3, 4);
 
 /* Escapes s into buf as a logfmt quoted value (with the quotes); returns buf. */
 const char *log_quote(char *buf, size_t cap, const char *s);

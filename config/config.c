@@ -5,6 +5,7 @@
 
 #include "config_keys.h"
 #include "config_locate.h"
+#include "compiler.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -30,7 +31,7 @@ typedef struct cfg_load {
     bool seen[CFG_NKEYS_MAX];
 } cfg_load_t;
 
-static int cfg_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cfg_fail(char *err, const char *fmt, ...) GSKEL_PRINTF(2, 3);
 
 static int cfg_fail(char *err, const char *fmt, ...)
 {
