@@ -110,18 +110,24 @@ class Server:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
-        start = self.wait_for_log("start")
-        if self.backend != "auto" and start.get("backend") != self.backend:
-            raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
-        self.port = int(self.wait_for_log("listening")["port"])
-        if self.admin_port:
-            self.wait_for_log("admin_listening")
-            self.admin_foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.admin_port)
-                                  if not rem.endswith(":0000")}
-        # Port 0 can hand the server an ephemeral port on which an earlier client socket still
-        # sits in TIME_WAIT (SO_REUSEADDR allows the bind): those are not the server's.
-        self.foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.port)
-                        if not rem.endswith(":0000")}
+        try:
+            start = self.wait_for_log("start")
+            if self.backend != "auto" and start.get("backend") != self.backend:
+                raise AssertionError(f"asked for backend {self.backend}, server runs {start.get('backend')}")
+            self.port = int(self.wait_for_log("listening")["port"])
+            if self.admin_port:
+                self.wait_for_log("admin_listening")
+                self.admin_foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.admin_port)
+                                      if not rem.endswith(":0000")}
+            # Port 0 can hand the server an ephemeral port on which an earlier client socket still
+            # sits in TIME_WAIT (SO_REUSEADDR allows the bind): those are not the server's.
+            self.foreign = {(loc, rem) for loc, rem, _ in sockets_on_port(self.port)
+                            if not rem.endswith(":0000")}
+        except BaseException:
+            # A server that failed its start-up checks must not outlive the test.
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def admin_socket_states(self):
         """TCP states of the admin endpoint's sockets (older sockets on a reused port left out)."""
