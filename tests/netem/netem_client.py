@@ -194,6 +194,7 @@ def scenario_stream(a):
     frames = [frame(OP_ECHO, echo_payload(rng, 0, i, a.min_payload, a.max_payload)) for i in range(a.frames)]
     room = threading.Semaphore(a.window or a.frames)
     gone = threading.Event()
+    reset_on_send = threading.Event()
 
     def push():
         try:
@@ -202,8 +203,10 @@ def scenario_stream(a):
                     if gone.is_set():
                         return
                 c.sock.sendall(f)
-        except OSError:
-            pass  # the reader reports how the stream ended
+        except OSError as e:
+            # A reset that surfaces here is consumed here: the reader then sees EOF, not the RST.
+            if e.errno in RESET_ERRNOS:
+                reset_on_send.set()
     pusher = threading.Thread(target=push, daemon=True)
     pusher.start()
     answered = 0
@@ -222,6 +225,8 @@ def scenario_stream(a):
         end = "rst"
     gone.set()
     pusher.join(WAIT_S)
+    if end == "fin" and reset_on_send.is_set():
+        end = "rst"
     print(json.dumps({"end": end, "answered": answered, "frames": a.frames}))
 
 
