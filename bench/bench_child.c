@@ -90,15 +90,15 @@ static void bench_setup_prove(bench_setup_t *s, uint32_t i)
         return;
     }
     if (s->prove == BENCH_PROVE_LOGIN) {
-        char name[CLIENT_LOGIN_NAME_MAX + 1];
+        char name[PROTO_LOGIN_NAME_MAX + 1];
         int n = snprintf(name, sizeof name, "bench-%u", s->ch->first + i);
-        uint8_t payload[1 + CLIENT_LOGIN_NAME_MAX];
+        uint8_t payload[1 + PROTO_LOGIN_NAME_MAX];
         payload[0] = (uint8_t)n;
         memcpy(payload + 1, name, (size_t)n);
-        len = client_frame_put(buf, sizeof buf, CLIENT_OP_LOGIN, payload, 1u + (size_t)n);
+        len = client_frame_put(buf, sizeof buf, OP_LOGIN, payload, 1u + (size_t)n);
     } else {
         uint8_t payload[8] = { 0 };
-        len = client_frame_put(buf, sizeof buf, CLIENT_OP_ECHO, payload, sizeof payload);
+        len = client_frame_put(buf, sizeof buf, OP_ECHO, payload, sizeof payload);
     }
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = i };
     if (client_send_all(c->fd, buf, len, 1000) < 0 || epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
@@ -132,7 +132,7 @@ static void bench_setup_event(bench_setup_t *s, uint32_t i)
     }
     if (s->st[i] != BC_PROVING)
         return;
-    bench_proof_t p = { s->prove == BENCH_PROVE_LOGIN ? CLIENT_OP_LOGIN_OK : CLIENT_OP_ECHO, 0 };
+    bench_proof_t p = { s->prove == BENCH_PROVE_LOGIN ? OP_LOGIN_OK : OP_ECHO, 0 };
     int rc = client_conn_read(c, &s->ch->rx, bench_proof_frame, &p);
     if (rc == -EAGAIN)
         return;

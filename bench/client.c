@@ -348,15 +348,15 @@ int client_login(client_conn_t *c, client_rx_t *rx, const char *name, int timeou
                  uint32_t *session_id, frame_t *kick)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > CLIENT_LOGIN_NAME_MAX)
+    if (n == 0 || n > PROTO_LOGIN_NAME_MAX)
         return -EINVAL;
-    uint8_t payload[1 + CLIENT_LOGIN_NAME_MAX];
+    uint8_t payload[1 + PROTO_LOGIN_NAME_MAX];
     payload[0] = (uint8_t)n;
     memcpy(payload + 1, name, n);
-    int rc = client_send_frame(c, CLIENT_OP_LOGIN, payload, 1 + n, timeout_ms);
+    int rc = client_send_frame(c, OP_LOGIN, payload, 1 + n, timeout_ms);
     frame_t f;
     if (rc == 0)
-        rc = client_expect(c, rx, timeout_ms, CLIENT_OP_LOGIN_OK, &f, kick);
+        rc = client_expect(c, rx, timeout_ms, OP_LOGIN_OK, &f, kick);
     if (rc == 0 && f.payload_len != 4)
         rc = CLIENT_EBADFRAME;
     if (rc == 0 && session_id)
@@ -366,10 +366,10 @@ int client_login(client_conn_t *c, client_rx_t *rx, const char *name, int timeou
 
 int client_logout(client_conn_t *c, client_rx_t *rx, int timeout_ms, frame_t *kick)
 {
-    int rc = client_send_frame(c, CLIENT_OP_LOGOUT, NULL, 0, timeout_ms);
+    int rc = client_send_frame(c, OP_LOGOUT, NULL, 0, timeout_ms);
     frame_t f;
     if (rc == 0)
-        rc = client_expect(c, rx, timeout_ms, CLIENT_OP_LOGOUT_OK, &f, kick);
+        rc = client_expect(c, rx, timeout_ms, OP_LOGOUT_OK, &f, kick);
     return rc;
 }
 
@@ -379,10 +379,10 @@ int client_ping(client_conn_t *c, client_rx_t *rx, int timeout_ms, uint64_t *rtt
     uint64_t t0 = client_now_ns();
     uint8_t payload[8];
     le_put_u64(payload, t0);
-    int rc = client_send_frame(c, CLIENT_OP_PING, payload, sizeof payload, timeout_ms);
+    int rc = client_send_frame(c, OP_PING, payload, sizeof payload, timeout_ms);
     frame_t f;
     if (rc == 0)
-        rc = client_expect(c, rx, timeout_ms, CLIENT_OP_PONG, &f, NULL);
+        rc = client_expect(c, rx, timeout_ms, OP_PONG, &f, NULL);
     if (rc == 0 && (f.payload_len != 16 || le_get_u64(f.payload) != t0))
         rc = CLIENT_EBADFRAME;
     if (rc == 0) {
@@ -396,7 +396,7 @@ int client_ping(client_conn_t *c, client_rx_t *rx, int timeout_ms, uint64_t *rtt
 
 int client_parse_kick(const frame_t *f, uint16_t *reason, const uint8_t **text, uint16_t *text_len)
 {
-    if (f->op != CLIENT_OP_KICK || f->payload_len < 2)
+    if (f->op != OP_KICK || f->payload_len < 2)
         return CLIENT_EBADFRAME;
     *reason = le_get_u16(f->payload);
     *text = f->payload + 2;

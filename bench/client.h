@@ -13,20 +13,10 @@
 
 #include "frame.h"
 #include "pool.h"
+#include "protocol.h"
 
-/* Skeleton ops: shared/DESIGN.md, "Wire protocol" (the contract the server's dispatch serves). */
-enum {
-    CLIENT_OP_ECHO = 0x0001,
-    CLIENT_OP_PING = 0x0002,
-    CLIENT_OP_PONG = 0x0003,
-    CLIENT_OP_LOGIN = 0x0010,
-    CLIENT_OP_LOGIN_OK = 0x0011,
-    CLIENT_OP_LOGOUT = 0x0012,
-    CLIENT_OP_LOGOUT_OK = 0x0013,
-    CLIENT_OP_KICK = 0x0020,
-};
+/* Op numbers and limits: common/protocol.h, shared with the server. */
 
-#define CLIENT_LOGIN_NAME_MAX 32u
 
 /* Errors beyond errno: the server sent a frame the codec rejects; the server ended the stream
  * (FIN) where a frame was expected; a frame callback asked to stop; a reply had the wrong op. */

@@ -50,10 +50,10 @@ int main(int argc, char **argv)
 
     static const char hello[] = "hello, gskel";
     frame_t f;
-    rc = client_send_frame(&c, CLIENT_OP_ECHO, hello, sizeof hello - 1, EXAMPLE_TIMEOUT_MS);
+    rc = client_send_frame(&c, OP_ECHO, hello, sizeof hello - 1, EXAMPLE_TIMEOUT_MS);
     if (rc == 0)
         rc = client_recv_frame(&c, &rx, EXAMPLE_TIMEOUT_MS, &f);
-    if (rc == 0 && (f.op != CLIENT_OP_ECHO || f.payload_len != sizeof hello - 1 ||
+    if (rc == 0 && (f.op != OP_ECHO || f.payload_len != sizeof hello - 1 ||
                     memcmp(f.payload, hello, sizeof hello - 1) != 0))
         rc = CLIENT_EUNEXPECTED;
     if (rc < 0)

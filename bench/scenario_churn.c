@@ -10,20 +10,20 @@ enum { CHURN_LOGIN_SENT = 1, CHURN_LOGOUT_SENT };
 static bench_slot_step_t churn_step(bench_slot_t *s, const frame_t *f)
 {
     if (!f) {
-        char name[CLIENT_LOGIN_NAME_MAX + 1];
-        uint8_t p[1 + CLIENT_LOGIN_NAME_MAX];
+        char name[PROTO_LOGIN_NAME_MAX + 1];
+        uint8_t p[1 + PROTO_LOGIN_NAME_MAX];
         int n = snprintf(name, sizeof name, "churn-%u", s->index);
         p[0] = (uint8_t)n;
         for (int i = 0; i < n; i++)
             p[1 + i] = (uint8_t)name[i];
         s->step = CHURN_LOGIN_SENT;
-        return bench_slot_send(s, CLIENT_OP_LOGIN, p, 1u + (size_t)n) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
+        return bench_slot_send(s, OP_LOGIN, p, 1u + (size_t)n) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
     }
-    if (s->step == CHURN_LOGIN_SENT && f->op == CLIENT_OP_LOGIN_OK) {
+    if (s->step == CHURN_LOGIN_SENT && f->op == OP_LOGIN_OK) {
         s->step = CHURN_LOGOUT_SENT;
-        return bench_slot_send(s, CLIENT_OP_LOGOUT, NULL, 0) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
+        return bench_slot_send(s, OP_LOGOUT, NULL, 0) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
     }
-    if (s->step == CHURN_LOGOUT_SENT && f->op == CLIENT_OP_LOGOUT_OK)
+    if (s->step == CHURN_LOGOUT_SENT && f->op == OP_LOGOUT_OK)
         return BENCH_SLOT_DONE;
     return BENCH_SLOT_FAIL;
 }

@@ -11,7 +11,7 @@ static bench_slot_step_t connect_step(bench_slot_t *s, const frame_t *f)
         return BENCH_SLOT_DONE; /* PONG from gskel; the reference servers echo the PING */
     uint8_t p[8];
     le_put_u64(p, s->t0);
-    return bench_slot_send(s, CLIENT_OP_PING, p, sizeof p) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
+    return bench_slot_send(s, OP_PING, p, sizeof p) == 0 ? BENCH_SLOT_MORE : BENCH_SLOT_FAIL;
 }
 
 static int connect_child(bench_child_t *ch)

@@ -88,7 +88,7 @@ static void echo_send(echo_ctx_t *x, echo_conn_t *c, uint32_t k)
     for (uint32_t i = 0; i < k; i++) {
         if (x->o->size >= 8)
             le_put_u64(x->payload, c->seq_tx);
-        len += client_frame_put(x->tx + len, x->tx_cap - len, CLIENT_OP_ECHO, x->payload, x->o->size);
+        len += client_frame_put(x->tx + len, x->tx_cap - len, OP_ECHO, x->payload, x->o->size);
         c->sent[(c->head + c->inflight) % x->o->pipeline] = now;
         c->inflight++;
         c->seq_tx++;
@@ -144,7 +144,7 @@ static int echo_on_frame(void *ctx, const frame_t *f)
         part->stat[BENCH_ERRORS]++;
         return 0;
     }
-    bool ok = f->op == CLIENT_OP_ECHO && f->payload_len == x->o->size &&
+    bool ok = f->op == OP_ECHO && f->payload_len == x->o->size &&
               (x->o->size < 8 || le_get_u64(f->payload) == c->seq_rx);
     if (!ok)
         part->stat[BENCH_ERRORS]++;

@@ -149,12 +149,12 @@ static void game_flush(game_ctx_t *x, game_player_t *p)
 /* GP_CONNECTED -> GP_LOGIN. */
 static void game_login(game_ctx_t *x, game_player_t *p)
 {
-    char name[CLIENT_LOGIN_NAME_MAX + 1];
+    char name[PROTO_LOGIN_NAME_MAX + 1];
     int n = snprintf(name, sizeof name, "player-%u", p->index);
-    uint8_t payload[1 + CLIENT_LOGIN_NAME_MAX], buf[FRAME_HEADER_BYTES + sizeof payload];
+    uint8_t payload[1 + PROTO_LOGIN_NAME_MAX], buf[FRAME_HEADER_BYTES + sizeof payload];
     payload[0] = (uint8_t)n;
     memcpy(payload + 1, name, (size_t)n);
-    size_t len = client_frame_put(buf, sizeof buf, CLIENT_OP_LOGIN, payload, 1u + (size_t)n);
+    size_t len = client_frame_put(buf, sizeof buf, OP_LOGIN, payload, 1u + (size_t)n);
     p->st = GP_LOGIN;
     if (client_send_all(p->c.fd, buf, len, 1000) < 0)
         game_gone(x, p, BENCH_RESETS);
@@ -249,17 +249,17 @@ static int game_on_frame(void *ctx, const frame_t *f)
         else if (game_in_window(x, x->now))
             x->ch->part->stat[BENCH_CHAT_RECV]++;
         break;
-    case CLIENT_OP_LOGIN_OK:
+    case OP_LOGIN_OK:
         game_logged_in(x, p, f);
         break;
-    case CLIENT_OP_LOGOUT_OK:
+    case OP_LOGOUT_OK:
         /* GP_LEAVING -> GP_CLOSING: the client sends the first FIN, then reads to the server's. */
         if (p->st != GP_LEAVING || shutdown(p->c.fd, SHUT_WR) < 0)
             game_bad_frame(x);
         else
             p->st = GP_CLOSING;
         break;
-    case CLIENT_OP_KICK:
+    case OP_KICK:
         game_kicked(x, p, f);
         return 1;
     default:
@@ -394,7 +394,7 @@ static void game_play(game_ctx_t *x)
 /* After the window: LOGOUT, LOGOUT_OK, FIN from the client, then the server's FIN. */
 static void game_leave(game_ctx_t *x)
 {
-    static const uint8_t logout[FRAME_HEADER_BYTES] = { FRAME_HEADER_BYTES, 0, CLIENT_OP_LOGOUT, 0 };
+    static const uint8_t logout[FRAME_HEADER_BYTES] = { FRAME_HEADER_BYTES, 0, OP_LOGOUT, 0 };
     for (uint32_t i = 0; i < x->n; i++) {
         game_player_t *p = &x->p[i];
         if (p->st != GP_SPAWNING && p->st != GP_PLAYING)

@@ -83,7 +83,7 @@ static int slow_child(bench_child_t *ch)
     memset(payload, 's', o->size);
     /* A whole number of frames, so sending it round and round never cuts one. */
     for (size_t f = 0; f < frames; f++)
-        client_frame_put(x.tx + f * frame, frame, CLIENT_OP_ECHO, payload, o->size);
+        client_frame_put(x.tx + f * frame, frame, OP_ECHO, payload, o->size);
     free(payload);
     bench_connect_all(ch, x.conns, n, BENCH_PROVE_ECHO);
     bench_window_t w;

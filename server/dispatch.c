@@ -64,7 +64,7 @@ static int op_login(worker_t *w, session_t *s, const frame_t *f) {
     byte_reader_t r = br_init(f->payload, f->payload_len);
     uint8_t n = br_u8(&r);
     br_bytes(&r, n);
-    if (r.err || br_left(&r) || n == 0 || n > LOGIN_NAME_MAX) return reject(w, s, REASON_BAD_PAYLOAD);
+    if (r.err || br_left(&r) || n == 0 || n > PROTO_LOGIN_NAME_MAX) return reject(w, s, REASON_BAD_PAYLOAD);
     if (session_login(w, s) < 0) return reject(w, s, REASON_BAD_STATE);
     if (logic_enabled(w->logic)) {
         /* A player the game never saw join must not play: a full ring means an overloaded logic

@@ -8,22 +8,11 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "protocol.h"
 #include "session.h"
 
 struct worker;
 
-/* Skeleton ops: shared/DESIGN.md, "Wire protocol". */
-enum {
-    OP_ECHO = 0x0001,
-    OP_PING = 0x0002,
-    OP_PONG = 0x0003,
-    OP_LOGIN = 0x0010,
-    OP_LOGIN_OK = 0x0011,
-    OP_LOGOUT = 0x0012,
-    OP_LOGOUT_OK = 0x0013,
-    OP_KICK = 0x0020,
-    OP_GAME_FIRST = 0x0100,
-};
 
 /* Ops the table can hold; anything above is bad_opcode. */
 #define DISPATCH_MAX_OPS 0x1000u
@@ -39,9 +28,5 @@ typedef enum {
 int dispatch_register(uint16_t op, const char *name, dispatch_gate_t gate, dispatch_fn fn);
 int dispatch_frame(struct worker *w, session_t *s, const frame_t *f);
 
-/* Longest LOGIN name accepted, bytes. */
-#define LOGIN_NAME_MAX 32u
-/* Longest KICK text sent, bytes: a notice for people, not a payload. */
-#define KICK_TEXT_MAX 200u
 
 #endif

@@ -98,7 +98,7 @@ int game_send(game_t *g, uint32_t session, uint16_t op, const void *payload, uin
 
 void game_kick(game_t *g, uint32_t session, reason_t why, const char *text) {
     size_t n = strlen(text);
-    uint16_t len = (uint16_t)(n > KICK_TEXT_MAX ? KICK_TEXT_MAX : n);
+    uint16_t len = (uint16_t)(n > PROTO_KICK_TEXT_MAX ? PROTO_KICK_TEXT_MAX : n);
     logic_record_t *r = out_reserve(g, session, LOGIC_OUT_KICK, (uint16_t)why, len);
     if (!r) return;
     memcpy(r->data, text, len);

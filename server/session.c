@@ -153,7 +153,7 @@ void session_grace(worker_t *w, session_t *s) {
 void session_kick(worker_t *w, session_t *s, reason_t why, const char *text) {
     if (!session_takes_input(s)) return;
     size_t n = strlen(text);
-    uint16_t len = (uint16_t)(n > KICK_TEXT_MAX ? KICK_TEXT_MAX : n);
+    uint16_t len = (uint16_t)(n > PROTO_KICK_TEXT_MAX ? PROTO_KICK_TEXT_MAX : n);
     uint8_t *p = session_send_reserve(w, s, OP_KICK, (uint16_t)(2 + len));
     if (!p) return; /* no room even for the notice: the session was reset as a slow reader */
     le_put_u16(p, (uint16_t)why);

@@ -191,8 +191,8 @@ static void apply_logic_record(worker_t *w, const logic_record_t *r) {
     if (r->kind == LOGIC_OUT_FRAME) {
         session_send(w, s, r->op, r->data, r->len);
     } else if (r->kind == LOGIC_OUT_KICK) {
-        char text[KICK_TEXT_MAX + 1];
-        size_t n = r->len < KICK_TEXT_MAX ? r->len : KICK_TEXT_MAX;
+        char text[PROTO_KICK_TEXT_MAX + 1];
+        size_t n = r->len < PROTO_KICK_TEXT_MAX ? r->len : PROTO_KICK_TEXT_MAX;
         memcpy(text, r->data, n);
         text[n] = '\0';
         session_kick(w, s, (reason_t)r->op, text);

@@ -1,0 +1,24 @@
+/* protocol: the skeleton's op numbers and payload limits from shared/DESIGN.md, "Wire protocol".
+ * One definition for the server's dispatch and every client (bench/client.h, a studio's own test
+ * clients). Numbers only: the codec is frame.h, the handlers are server/dispatch.c. */
+#ifndef GSKEL_PROTOCOL_H
+#define GSKEL_PROTOCOL_H
+
+enum {
+    OP_ECHO = 0x0001,
+    OP_PING = 0x0002,
+    OP_PONG = 0x0003,
+    OP_LOGIN = 0x0010,
+    OP_LOGIN_OK = 0x0011,
+    OP_LOGOUT = 0x0012,
+    OP_LOGOUT_OK = 0x0013,
+    OP_KICK = 0x0020,
+    OP_GAME_FIRST = 0x0100, /* ops from here up belong to the game */
+};
+
+/* Longest LOGIN name accepted, bytes. */
+#define PROTO_LOGIN_NAME_MAX 32u
+/* Longest KICK text sent, bytes: a notice for people, not a payload. */
+#define PROTO_KICK_TEXT_MAX 200u
+
+#endif
