@@ -39,6 +39,9 @@ typedef struct sock_listen_opts {
     bool reuseport;          /* one listener per worker (Linux) */
 } sock_listen_opts_t;
 
+/* host (numeric, or a name such as "localhost") and port into an address to bind. */
+int sock_resolve(const char *host, uint16_t port, sock_addr_t *out);
+
 /* Creates a non-blocking listener with SO_REUSEADDR (and SO_REUSEPORT when asked), sets
  * SO_SNDBUF/SO_RCVBUF before listen() so accepted sockets inherit them and the window scale is
  * negotiated with them. */

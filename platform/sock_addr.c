@@ -7,8 +7,28 @@
 #include <string.h>
 #ifndef _WIN32
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #endif
+
+int sock_resolve(const char *host, uint16_t port, sock_addr_t *out) {
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || !res) {
+#ifdef _WIN32
+        return rc == WSA_NOT_ENOUGH_MEMORY ? -ENOMEM : -EADDRNOTAVAIL;
+#else
+        return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+#endif
+    }
+    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+    out->len = (uint32_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
 
 void sock_ip_pack(const sock_addr_t *a, sock_ip_t *out) {
     memset(out, 0, sizeof *out);

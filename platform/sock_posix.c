@@ -45,23 +45,9 @@ int sock_get_buffers(sock_t s, uint32_t *sndbuf, uint32_t *rcvbuf) {
     return 0;
 }
 
-/* Resolves host numerically or through getaddrinfo (listen on "localhost" works). */
-static int resolve(const char *host, uint16_t port, sock_addr_t *out) {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-    struct addrinfo *res = NULL;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0 || !res) return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
-    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-    out->len = (uint32_t)res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 int sock_listen(const sock_listen_opts_t *o, sock_t *out) {
     sock_addr_t addr;
-    int rc = resolve(o->host, o->port, &addr);
+    int rc = sock_resolve(o->host, o->port, &addr);
     if (rc < 0) return rc;
     sock_t s = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return -errno;

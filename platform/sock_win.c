@@ -58,19 +58,6 @@ int sock_get_buffers(sock_t s, uint32_t *sndbuf, uint32_t *rcvbuf) {
     return 0;
 }
 
-static int resolve(const char *host, uint16_t port, sock_addr_t *out) {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-    struct addrinfo *res = NULL;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0 || !res) return rc == WSA_NOT_ENOUGH_MEMORY ? -ENOMEM : -EADDRNOTAVAIL;
-    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-    out->len = (uint32_t)res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 /* Windows has no SO_REUSEPORT: a second listener on a port either fails to bind or, with
  * SO_REUSEADDR, takes the port over. So "one listener per worker" becomes one listening socket
  * shared through duplicated handles: every worker posts its own AcceptEx on it and the kernel
@@ -151,7 +138,7 @@ int sock_listen(const sock_listen_opts_t *o, sock_t *out) {
         }
     }
     sock_addr_t addr;
-    if ((rc = resolve(o->host, o->port, &addr)) < 0) return rc;
+    if ((rc = sock_resolve(o->host, o->port, &addr)) < 0) return rc;
     /* Overlapped, for AcceptEx; not inherited by child processes (CreateProcess). */
     SOCKET s = WSASocketW(addr.ss.ss_family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
                           WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
