@@ -36,6 +36,19 @@ class ClosingTest(ServerTestCase):
         self.assertEqual(line["close"], "fin")
         self.assert_no_wait_states()
 
+    def test_request_sent_with_the_client_fin_is_answered_before_the_server_closes(self):
+        # The reply and the end of stream can reach the server in one loop turn (io_uring hands
+        # both over at once): the reply still goes out, then the server's FIN.
+        for i in range(20):
+            c = self.server.connect()
+            c.send_frame(OP_ECHO, b"last words %d" % i)
+            c.sock.shutdown(socket.SHUT_WR)
+            self.assertEqual(c.expect_frame(OP_ECHO), b"last words %d" % i)
+            self.assertEqual(c.end_of_stream(), "fin")
+            c.close()
+        self.server.wait_for_log("disconnect", count=20, reason="client_close")
+        self.assert_no_wait_states()
+
     def test_logout_then_client_close_leaves_nothing_on_the_server(self):
         c = self.server.connect()
         c.login()
