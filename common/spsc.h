@@ -2,7 +2,8 @@
  * between a worker and the logic thread (one ring per direction per worker). Lock-free: the
  * producer writes and publishes its tail, the consumer reads and publishes its head. A record
  * never wraps: if it does not fit before the end, a skip marker sends the producer to the start.
- * Sized at creation; full means the caller decides (count, drop, kick), nothing blocks. */
+ * Sized and touched at creation (resident from the start, never creeping up); full means the
+ * caller decides (count, drop, kick), nothing blocks. */
 #ifndef GSKEL_SPSC_H
 #define GSKEL_SPSC_H
 
