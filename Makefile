@@ -2,6 +2,7 @@
 # install what is missing with apt-get first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 WIN_BUILD  ?= build-win
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,9 +15,9 @@ ARGS       ?=
 DEB_PACKAGES = build-essential cmake pkg-config git python3 \
 	liburing-dev libjemalloc-dev libcjson-dev libcmocka-dev libuv1-dev \
 	clang libclang-rt-14-dev iproute2 nftables procps \
-	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev
+	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind
 
-.PHONY: all deps build run test test-build test-asan test-fuzz test-wine fuzz windows clean
+.PHONY: all deps build run test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
 
 all: build
 
@@ -39,9 +40,10 @@ build: deps
 run: build
 	exec $(BUILD)/bin/gskel-server $(ARGS)
 
-# The whole suite: the release build, then the ASan+UBSan build of the same tests, then each
-# fuzz target for FUZZ_SECONDS, then the Windows build under Wine.
-test: build test-build test-asan test-fuzz test-wine
+# The whole suite: the release build, then the ASan+UBSan build of the same tests, the threaded
+# tests under TSan, a subset of the integration tests with the server under valgrind, each fuzz
+# target for FUZZ_SECONDS, then the Windows build under Wine.
+test: build test-build test-asan test-tsan test-valgrind test-fuzz test-wine
 
 # The network-fault tests (label netem) run with random packet loss: a correct server can still
 # miss a timing window now and then, so each gets one retry. A second failure fails the suite;
@@ -49,13 +51,27 @@ test: build test-build test-asan test-fuzz test-wine
 NETEM_CTEST = ctest $(CTEST_ARGS) -L netem --repeat until-pass:2
 
 test-build:
-	cd $(BUILD) && ctest $(CTEST_ARGS) -LE "fuzz|netem" && $(NETEM_CTEST)
+	cd $(BUILD) && ctest $(CTEST_ARGS) -LE "fuzz|netem|valgrind" && $(NETEM_CTEST)
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGSKEL_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 && \
 	  ctest $(CTEST_ARGS) -LE "fuzz|netem" && $(NETEM_CTEST)
+
+# ThreadSanitizer over the tests labelled `threads` (several workers, the admin and logic
+# threads, the cross-thread queues). A report stops the server (halt_on_error) with exit 66, which
+# fails its test. setarch -R: TSan's fixed shadow layout needs the kernel's mmap randomisation off.
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGSKEL_TSAN=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" && \
+	  setarch $$(uname -m) -R ctest $(CTEST_ARGS) -L threads
+
+# The integration tests labelled `valgrind`, the release server under memcheck (epoll): a memory
+# error or a leak fails the test (tests/integration/CMakeLists.txt).
+test-valgrind: build
+	cd $(BUILD) && ctest $(CTEST_ARGS) -L valgrind
 
 test-fuzz: deps
 	@if ! command -v clang >/dev/null; then echo "clang not found: fuzz targets skipped"; exit 0; fi; \
@@ -107,4 +123,4 @@ soak:
 	python3 tests/soak/soak.py --server $(SOAK_BUILD)/bin/gskel-server --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(WIN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(WIN_BUILD)
