@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -100,6 +101,8 @@ typedef struct fake {
     bool woken;
     pending_t q[MAX_PENDING];
     uint32_t q_len;
+    uint32_t closed_q[MAX_CONNS + 1]; /* IO_CLOSED to deliver (UINT32_MAX: the listener) */
+    uint32_t closed_len;
     conn_t conns[MAX_CONNS];
     uint32_t nconns;
     uint64_t now_us;
@@ -127,14 +130,11 @@ static bool push(pending_t p) {
     return true;
 }
 
-/* IO_CLOSED must come whatever else is queued: it displaces the oldest fuzzer operation. */
+/* IO_CLOSED must come whatever else is queued: it has a queue of its own, one entry per
+ * connection at most (a full fuzzer queue once displaced one, and the session hung in CLOSING). */
 static void push_closed(uint32_t conn) {
-    if (g.q_len == MAX_PENDING) {
-        free(g.q[0].data);
-        memmove(g.q, g.q + 1, (MAX_PENDING - 1) * sizeof g.q[0]);
-        g.q_len--;
-    }
-    g.q[g.q_len++] = (pending_t){ .kind = EV_CLOSED, .conn = conn };
+    if (g.closed_len == MAX_CONNS + 1) abort();
+    g.closed_q[g.closed_len++] = conn;
 }
 
 static int fake_probe(char *why, size_t why_len) { (void)why; (void)why_len; return 0; }
@@ -353,6 +353,13 @@ static int fake_run_once(io_loop_t *loop, int timeout_ms) {
     for (uint32_t i = 0; i < batch; i++) {
         deliver_pending(&taken[i]);
         free(taken[i].data);
+        n++;
+    }
+    uint32_t closed_batch = g.closed_len, closed[MAX_CONNS + 1];
+    memcpy(closed, g.closed_q, closed_batch * sizeof closed[0]);
+    g.closed_len = 0;
+    for (uint32_t i = 0; i < closed_batch; i++) {
+        deliver_pending(&(pending_t){ .kind = EV_CLOSED, .conn = closed[i] });
         n++;
     }
     return n;
@@ -622,12 +629,29 @@ static void run_ops(worker_t *w, input_t *in) {
     }
 }
 
+/* What a stuck run leaves behind, for whoever reads the crash report. */
+static void dump_sessions(worker_t *w) {
+    fprintf(stderr, "now_ms=%llu listener_state=%u\n", (unsigned long long)(g.now_us / 1000u), g.listener->state);
+    for (uint32_t i = 0; i < w->sessions.fresh; i++) {
+        session_t *s = &w->sessions.slots[i];
+        if (s->state == SESSION_FREE) continue;
+        conn_t *c = conn_of(&s->io);
+        fprintf(stderr, "slot=%u id=%u state=%s reason=%u peer_closed=%u sendq=%u busy=%d timer=%d expires_ms=%llu "
+                "conn=%d fin=%d closed=%d\n", i, s->id, session_state_name(s), s->close_reason, s->peer_closed,
+                s->sendq.bytes, io_send_busy(&s->io), timer_armed(&s->timer), (unsigned long long)s->timer.expires_ms,
+                c ? (int)(c - g.conns) : -1, c ? c->fin_delivered : -1, c ? c->closed : -1);
+    }
+}
+
 /* Stop and run to the end: every send completes, the clock moves, acknowledgements come unless
  * the config byte says the clients never acknowledge (then the notice deadline must end it). */
 static void run_to_end(worker_t *w, bool acks) {
     worker_request_stop(w);
     for (int turn = 0;; turn++) {
-        if (turn == 4000) abort(); /* 80 s of fake time: some session never ended */
+        if (turn == 4000) { /* 80 s of fake time: some session never ended */
+            dump_sessions(w);
+            abort();
+        }
         for (uint32_t i = 0; i < g.nconns; i++)
             if (g.conns[i].h && io_send_busy(g.conns[i].h))
                 push((pending_t){ .kind = EV_SEND_DONE, .conn = i, .amount = 0 });
