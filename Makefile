@@ -63,7 +63,7 @@ test-asan: deps
 # threads, the cross-thread queues). A report stops the server (halt_on_error) with exit 66, which
 # fails its test. setarch -R: TSan's fixed shadow layout needs the kernel's mmap randomisation off.
 test-tsan: deps
-	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGSKEL_TSAN=ON
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGSKEL_TSAN=ON -DGSKEL_BENCH=OFF
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	cd $(TSAN_BUILD) && export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" && \
 	  setarch $$(uname -m) -R ctest $(CTEST_ARGS) -L threads
