@@ -21,7 +21,7 @@ int spsc_init(spsc_t *r, size_t capacity) {
     r->buf = gs_malloc(capacity);
     /* Touched now, all of it: the positions go round the whole ring however little it holds, so
      * untouched pages would be faulted in one by one for as long as the first lap takes (at a
-     * soak's rate, half an hour for 4 MiB): resident memory creeping up like a leak, and a page
+     * soak's login rate, 40 minutes for 4 MiB): resident memory creeping up like a leak, and a page
      * fault inside a tick now and then. The ring's size is what it costs, from the start. */
     memset(r->buf, 0, capacity);
     return 0;
