@@ -108,43 +108,43 @@ typedef struct fake {
     uint64_t now_us;
 } fake_t;
 
-static fake_t g; /* one run at a time; the clock callback has no context argument */
+static fake_t fake; /* one run at a time; the clock callback has no context argument */
 static const io_backend_ops_t fake_ops;
 
-static uint64_t fake_clock_us(void) { return g.now_us; }
+static uint64_t fake_clock_us(void) { return fake.now_us; }
 
 /* The connection a handle serves now: slots are reused, so only one not yet IO_CLOSED. */
 static conn_t *conn_of(io_handle_t *h) {
-    for (uint32_t i = 0; i < g.nconns; i++)
-        if (g.conns[i].h == h && !g.conns[i].closed_events) return &g.conns[i];
+    for (uint32_t i = 0; i < fake.nconns; i++)
+        if (fake.conns[i].h == h && !fake.conns[i].closed_events) return &fake.conns[i];
     return NULL;
 }
 
 /* A full queue drops the fuzzer's operation (returns false). */
 static bool push(pending_t p) {
-    if (g.q_len == MAX_PENDING) {
+    if (fake.q_len == MAX_PENDING) {
         free(p.data);
         return false;
     }
-    g.q[g.q_len++] = p;
+    fake.q[fake.q_len++] = p;
     return true;
 }
 
 /* IO_CLOSED must come whatever else is queued: it has a queue of its own, one entry per
  * connection at most (a full fuzzer queue once displaced one, and the session hung in CLOSING). */
 static void push_closed(uint32_t conn) {
-    if (g.closed_len == MAX_CONNS + 1) abort();
-    g.closed_q[g.closed_len++] = conn;
+    if (fake.closed_len == MAX_CONNS + 1) abort();
+    fake.closed_q[fake.closed_len++] = conn;
 }
 
 static int fake_probe(char *why, size_t why_len) { (void)why; (void)why_len; return 0; }
 
 static int fake_loop_open(io_loop_t **out, const io_loop_config_t *cfg, io_event_fn fn, void *ctx) {
     (void)cfg;
-    g.fn = fn;
-    g.ctx = ctx;
-    g.base.ops = &fake_ops;
-    *out = &g.base;
+    fake.fn = fn;
+    fake.ctx = ctx;
+    fake.base.ops = &fake_ops;
+    *out = &fake.base;
     return 0;
 }
 
@@ -153,8 +153,8 @@ static void fake_loop_close(io_loop_t *loop) { (void)loop; }
 static int fake_attach(io_loop_t *loop, io_handle_t *h, sock_t fd, uint32_t user) {
     (void)loop;
     io_handle_reset(h, fd, user);
-    if (user == SESSION_ID_NONE) { g.listener = h; return 0; }
-    conn_t *c = g.accepting;
+    if (user == SESSION_ID_NONE) { fake.listener = h; return 0; }
+    conn_t *c = fake.accepting;
     if (!c || c->h || c->server_fd != fd) abort(); /* attached a descriptor IO_ACCEPTED did not hand out */
     c->h = h;
     c->id = user;
@@ -163,7 +163,7 @@ static int fake_attach(io_loop_t *loop, io_handle_t *h, sock_t fd, uint32_t user
 
 static int fake_accept_start(io_loop_t *loop, io_handle_t *h) {
     (void)loop;
-    if (h != g.listener || h->state != IO_HANDLE_IDLE) abort();
+    if (h != fake.listener || h->state != IO_HANDLE_IDLE) abort();
     h->state = IO_HANDLE_ACTIVE;
     return 0;
 }
@@ -190,7 +190,7 @@ static int fake_close(io_loop_t *loop, io_handle_t *h, io_close_mode_t mode) {
     (void)loop;
     if (h->state == IO_HANDLE_CLOSING || h->state == IO_HANDLE_CLOSED) abort(); /* closed twice */
     h->state = IO_HANDLE_CLOSING;
-    if (h == g.listener) {
+    if (h == fake.listener) {
         close(h->fd);
         push_closed(UINT32_MAX);
         return 0;
@@ -212,24 +212,24 @@ static int fake_close(io_loop_t *loop, io_handle_t *h, io_close_mode_t mode) {
     h->send_ptr = NULL;
     if (c->abortive) sock_set_abortive(c->server_fd);
     close(c->server_fd);
-    push_closed((uint32_t)(c - g.conns));
+    push_closed((uint32_t)(c - fake.conns));
     return 0;
 }
 
 static int fake_wake(io_loop_t *loop) {
     (void)loop;
-    g.woken = true;
+    fake.woken = true;
     return 0;
 }
 
 static const char *fake_describe(io_loop_t *loop) { (void)loop; return "fake"; }
 
-static void deliver(const io_event_t *ev) { g.fn(g.ctx, ev); }
+static void deliver(const io_event_t *ev) { fake.fn(fake.ctx, ev); }
 
 static void deliver_accept(uint32_t ci) {
-    conn_t *c = &g.conns[ci];
+    conn_t *c = &fake.conns[ci];
     c->seen = true;
-    if (g.listener->state != IO_HANDLE_ACTIVE) {
+    if (fake.listener->state != IO_HANDLE_ACTIVE) {
         /* The listener is closed: the connection dies in its backlog, never seen. */
         close(c->server_fd);
         c->refused = true;
@@ -241,11 +241,11 @@ static void deliver_accept(uint32_t ci) {
     sin->sin_port = htons((uint16_t)(40000 + ci));
     sin->sin_addr.s_addr = htonl(0x0a000001u + c->addr);
     peer.len = sizeof *sin;
-    io_event_t ev = { .kind = IO_ACCEPTED, .handle = g.listener, .accepted_fd = c->server_fd, .peer = &peer };
-    g.accepts++;
-    g.accepting = c;
+    io_event_t ev = { .kind = IO_ACCEPTED, .handle = fake.listener, .accepted_fd = c->server_fd, .peer = &peer };
+    fake.accepts++;
+    fake.accepting = c;
     deliver(&ev);
-    g.accepting = NULL;
+    fake.accepting = NULL;
     if (!c->h) {
         /* Not attached: the worker reset it, and the descriptor must be closed by now. */
         if (fcntl(c->server_fd, F_GETFD) != -1) abort();
@@ -288,18 +288,18 @@ static void deliver_send_done(conn_t *c, uint32_t amount) {
 
 static void deliver_pending(const pending_t *p) {
     if (p->kind == EV_ACCEPT_ERROR) {
-        if (g.listener->state != IO_HANDLE_ACTIVE) return;
-        io_event_t ev = { .kind = IO_ACCEPTED, .handle = g.listener, .res = -EMFILE, .accepted_fd = SOCK_INVALID };
+        if (fake.listener->state != IO_HANDLE_ACTIVE) return;
+        io_event_t ev = { .kind = IO_ACCEPTED, .handle = fake.listener, .res = -EMFILE, .accepted_fd = SOCK_INVALID };
         deliver(&ev);
         return;
     }
     if (p->kind == EV_CLOSED && p->conn == UINT32_MAX) {
-        g.listener->state = IO_HANDLE_CLOSED;
-        io_event_t ev = { .kind = IO_CLOSED, .handle = g.listener };
+        fake.listener->state = IO_HANDLE_CLOSED;
+        io_event_t ev = { .kind = IO_CLOSED, .handle = fake.listener };
         deliver(&ev);
         return;
     }
-    conn_t *c = &g.conns[p->conn];
+    conn_t *c = &fake.conns[p->conn];
     switch (p->kind) {
     case EV_ACCEPT:
         deliver_accept(p->conn);
@@ -339,25 +339,25 @@ static int fake_run_once(io_loop_t *loop, int timeout_ms) {
     (void)loop;
     (void)timeout_ms;
     int n = 0;
-    if (g.woken) {
-        g.woken = false;
+    if (fake.woken) {
+        fake.woken = false;
         io_event_t ev = { .kind = IO_WOKEN };
         deliver(&ev);
         n++;
     }
-    uint32_t batch = g.q_len;
+    uint32_t batch = fake.q_len;
     pending_t taken[MAX_PENDING];
-    memcpy(taken, g.q, batch * sizeof taken[0]);
-    memmove(g.q, g.q + batch, (g.q_len - batch) * sizeof g.q[0]);
-    g.q_len -= batch;
+    memcpy(taken, fake.q, batch * sizeof taken[0]);
+    memmove(fake.q, fake.q + batch, (fake.q_len - batch) * sizeof fake.q[0]);
+    fake.q_len -= batch;
     for (uint32_t i = 0; i < batch; i++) {
         deliver_pending(&taken[i]);
         free(taken[i].data);
         n++;
     }
-    uint32_t closed_batch = g.closed_len, closed[MAX_CONNS + 1];
-    memcpy(closed, g.closed_q, closed_batch * sizeof closed[0]);
-    g.closed_len = 0;
+    uint32_t closed_batch = fake.closed_len, closed[MAX_CONNS + 1];
+    memcpy(closed, fake.closed_q, closed_batch * sizeof closed[0]);
+    fake.closed_len = 0;
     for (uint32_t i = 0; i < closed_batch; i++) {
         deliver_pending(&(pending_t){ .kind = EV_CLOSED, .conn = closed[i] });
         n++;
@@ -561,26 +561,26 @@ static void op_frame(input_t *in, uint32_t ci) {
 }
 
 static void op_connect(uint8_t addr) {
-    if (g.nconns == MAX_CONNS) return;
+    if (fake.nconns == MAX_CONNS) return;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) abort();
-    conn_t *c = &g.conns[g.nconns];
+    conn_t *c = &fake.conns[fake.nconns];
     memset(c, 0, sizeof *c);
     c->server_fd = sv[0];
     c->peer_fd = sv[1];
     c->addr = (uint8_t)(addr % ADDRS);
-    if (!push((pending_t){ .kind = EV_ACCEPT, .conn = g.nconns })) {
+    if (!push((pending_t){ .kind = EV_ACCEPT, .conn = fake.nconns })) {
         close(sv[0]);
         close(sv[1]);
         return;
     }
-    g.nconns++;
+    fake.nconns++;
 }
 
 static void ack_all(void) {
     uint8_t sink[4096];
-    for (uint32_t i = 0; i < g.nconns; i++)
-        while (read(g.conns[i].peer_fd, sink, sizeof sink) > 0) {}
+    for (uint32_t i = 0; i < fake.nconns; i++)
+        while (read(fake.conns[i].peer_fd, sink, sizeof sink) > 0) {}
 }
 
 static void post(worker_t *w, worker_cmd_kind_t kind, uint8_t arg) {
@@ -588,8 +588,8 @@ static void post(worker_t *w, worker_cmd_kind_t kind, uint8_t arg) {
     if (kind == WORKER_CMD_ABORT_IP) {
         cmd.reason = REASON_BANNED;
         cmd.ip = (sock_ip_t){ .family = 4, .addr = { 10, 0, 0, (uint8_t)(1 + arg % ADDRS) } };
-    } else if (g.nconns) {
-        cmd.session_id = g.conns[arg % g.nconns].id; /* may be stale: the generation must say so */
+    } else if (fake.nconns) {
+        cmd.session_id = fake.conns[arg % fake.nconns].id; /* may be stale: the generation must say so */
     }
     (void)worker_post(w, &cmd); /* a full queue refuses; nothing blocks */
 }
@@ -597,28 +597,28 @@ static void post(worker_t *w, worker_cmd_kind_t kind, uint8_t arg) {
 static void run_ops(worker_t *w, input_t *in) {
     while (in->off < in->len) {
         uint8_t op = in_u8(in);
-        uint32_t ci = g.nconns ? in_u8(in) % g.nconns : 0;
+        uint32_t ci = fake.nconns ? in_u8(in) % fake.nconns : 0;
         switch (op % 14) {
         case 0: op_connect(in_u8(in)); break;
         case 1: push((pending_t){ .kind = EV_ACCEPT_ERROR }); break;
-        case 2: if (g.nconns) op_frame(in, ci); break;
+        case 2: if (fake.nconns) op_frame(in, ci); break;
         case 3: {
             size_t got;
             uint8_t *p = in_take(in, in_u8(in), &got);
-            if (g.nconns && got) push((pending_t){ .kind = EV_DATA, .conn = ci, .data = p, .len = (uint32_t)got });
+            if (fake.nconns && got) push((pending_t){ .kind = EV_DATA, .conn = ci, .data = p, .len = (uint32_t)got });
             else free(p);
             break;
         }
-        case 4: if (g.nconns) push((pending_t){ .kind = EV_FIN, .conn = ci }); break;
-        case 5: if (g.nconns) push((pending_t){ .kind = EV_RESET, .conn = ci }); break;
+        case 4: if (fake.nconns) push((pending_t){ .kind = EV_FIN, .conn = ci }); break;
+        case 5: if (fake.nconns) push((pending_t){ .kind = EV_RESET, .conn = ci }); break;
         case 6: {
             uint8_t a = in_u8(in);
             uint32_t amount = a == 255 ? UINT32_MAX : a < 128 ? 0 : (uint32_t)(a - 127);
-            if (g.nconns) push((pending_t){ .kind = EV_SEND_DONE, .conn = ci, .amount = amount });
+            if (fake.nconns) push((pending_t){ .kind = EV_SEND_DONE, .conn = ci, .amount = amount });
             break;
         }
         case 7: ack_all(); break;
-        case 8: { uint32_t b = in_u8(in); g.now_us += (uint64_t)(b + 1) * (b + 1) * 1000u; break; }
+        case 8: { uint32_t b = in_u8(in); fake.now_us += (uint64_t)(b + 1) * (b + 1) * 1000u; break; }
         case 9: case 10: case 11:
             if (worker_turn(w, 0) < 0) abort();
             check_table(w);
@@ -631,7 +631,7 @@ static void run_ops(worker_t *w, input_t *in) {
 
 /* What a stuck run leaves behind, for whoever reads the crash report. */
 static void dump_sessions(worker_t *w) {
-    fprintf(stderr, "now_ms=%llu listener_state=%u\n", (unsigned long long)(g.now_us / 1000u), g.listener->state);
+    fprintf(stderr, "now_ms=%llu listener_state=%u\n", (unsigned long long)(fake.now_us / 1000u), fake.listener->state);
     for (uint32_t i = 0; i < w->sessions.fresh; i++) {
         session_t *s = &w->sessions.slots[i];
         if (s->state == SESSION_FREE) continue;
@@ -639,7 +639,7 @@ static void dump_sessions(worker_t *w) {
         fprintf(stderr, "slot=%u id=%u state=%s reason=%u peer_closed=%u sendq=%u busy=%d timer=%d expires_ms=%llu "
                 "conn=%d fin=%d closed=%d\n", i, s->id, session_state_name(s), s->close_reason, s->peer_closed,
                 s->sendq.bytes, io_send_busy(&s->io), timer_armed(&s->timer), (unsigned long long)s->timer.expires_ms,
-                c ? (int)(c - g.conns) : -1, c ? c->fin_delivered : -1, c ? c->closed : -1);
+                c ? (int)(c - fake.conns) : -1, c ? c->fin_delivered : -1, c ? c->closed : -1);
     }
 }
 
@@ -652,24 +652,24 @@ static void run_to_end(worker_t *w, bool acks) {
             dump_sessions(w);
             abort();
         }
-        for (uint32_t i = 0; i < g.nconns; i++)
-            if (g.conns[i].h && io_send_busy(g.conns[i].h))
+        for (uint32_t i = 0; i < fake.nconns; i++)
+            if (fake.conns[i].h && io_send_busy(fake.conns[i].h))
                 push((pending_t){ .kind = EV_SEND_DONE, .conn = i, .amount = 0 });
         if (acks) ack_all();
         int rc = worker_turn(w, 0);
         if (rc < 0) abort();
         if (rc == 1) break;
         check_table(w);
-        g.now_us += 20000;
+        fake.now_us += 20000;
     }
 }
 
 static void check_end(worker_t *w, guard_t *guard, const cfg_t *cfg) {
     if (w->sessions.active != 0 || stat_read(&w->stats.sessions_active) != 0) abort();
     if (w->send_chunks.in_use != 0 || w->frame_bufs.in_use != 0) abort();
-    if (g.listener->state != IO_HANDLE_CLOSED) abort();
-    for (uint32_t i = 0; i < g.nconns; i++) {
-        conn_t *c = &g.conns[i];
+    if (fake.listener->state != IO_HANDLE_CLOSED) abort();
+    for (uint32_t i = 0; i < fake.nconns; i++) {
+        conn_t *c = &fake.conns[i];
         if (!c->seen) { /* still in the backlog when the worker finished: dies with the listener */
             close(c->server_fd);
             c->refused = true;
@@ -683,10 +683,10 @@ static void check_end(worker_t *w, guard_t *guard, const cfg_t *cfg) {
      * some reason), refused by the guard (counted under its reason), or refused as full. */
     uint64_t ended = stat_read(&w->stats.rejected_full);
     for (int r = 0; r < REASON_COUNT; r++) ended += stat_read(&w->stats.disconnects[r]);
-    if (ended != g.accepts || stat_read(&w->stats.accepted) > g.accepts) abort();
+    if (ended != fake.accepts || stat_read(&w->stats.accepted) > fake.accepts) abort();
     for (uint8_t a = 0; a < ADDRS; a++) {
         sock_ip_t ip = { .family = 4, .addr = { 10, 0, 0, (uint8_t)(a + 1) } };
-        if (guard_conns(guard, &ip, g.now_us / 1000u) != 0) abort();
+        if (guard_conns(guard, &ip, fake.now_us / 1000u) != 0) abort();
     }
 }
 
@@ -697,8 +697,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         quiet = true;
     }
     if (size < 1) return 0;
-    memset(&g, 0, sizeof g);
-    g.now_us = 1000000000u;
+    memset(&fake, 0, sizeof fake);
+    fake.now_us = 1000000000u;
     cfg_t cfg;
     fuzz_config_of(data[0], &cfg);
 
@@ -711,7 +711,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* The fuzzer's clock from the start: the wheel is re-based on it. */
     w.clock_us = fake_clock_us;
     timer_wheel_destroy(&w.timers);
-    timer_wheel_init(&w.timers, g.now_us / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
+    timer_wheel_init(&w.timers, fake.now_us / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     if (worker_open(&w) != 0) abort();
 
     input_t in = { data + 1, size - 1, 0 };
@@ -721,12 +721,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     worker_destroy(&w);
     guard_destroy(guard);
-    for (uint32_t i = 0; i < g.nconns; i++) {
-        close(g.conns[i].peer_fd);
-        free(g.conns[i].in.p);
-        free(g.conns[i].out.p);
-        free(g.conns[i].cancelled);
+    for (uint32_t i = 0; i < fake.nconns; i++) {
+        close(fake.conns[i].peer_fd);
+        free(fake.conns[i].in.p);
+        free(fake.conns[i].out.p);
+        free(fake.conns[i].cancelled);
     }
-    for (uint32_t i = 0; i < g.q_len; i++) free(g.q[i].data);
+    for (uint32_t i = 0; i < fake.q_len; i++) free(fake.q[i].data);
     return 0;
 }
