@@ -86,6 +86,9 @@ static uint64_t active_deadline(const worker_t *w, const session_t *s) {
     return d;
 }
 
+/* Bytes still to go out: queued, or in the send in flight. */
+static int output_owed(const session_t *s) { return s->sendq.bytes || io_send_busy(&s->io); }
+
 static void arm_active_deadline(worker_t *w, session_t *s) {
     uint64_t d = active_deadline(w, s);
     if (d) timer_arm(&w->timers, &s->timer, d);
@@ -125,7 +128,7 @@ void session_notify(worker_t *w, session_t *s, reason_t why) {
 
 void session_peer_closed(worker_t *w, session_t *s) {
     if (!session_is_live(s)) return;
-    if (!s->sendq.bytes && !io_send_busy(&s->io)) {
+    if (!output_owed(s)) {
         session_close(w, s, REASON_CLIENT_CLOSE);
         return;
     }
@@ -141,7 +144,7 @@ void session_peer_closed(worker_t *w, session_t *s) {
 }
 
 void session_on_sent(worker_t *w, session_t *s) {
-    if (s->peer_closed && !s->sendq.bytes && !io_send_busy(&s->io)) session_close(w, s, REASON_CLIENT_CLOSE);
+    if (s->peer_closed && !output_owed(s)) session_close(w, s, REASON_CLIENT_CLOSE);
 }
 
 void session_grace(worker_t *w, session_t *s) {
@@ -164,7 +167,7 @@ void session_kick(worker_t *w, session_t *s, reason_t why, const char *text) {
 /* Bytes of the notice still on their way: queued here, in flight, or unacknowledged in the
  * kernel. 0 means the client has it. */
 static int notice_pending(worker_t *w, session_t *s) {
-    if (s->sendq.bytes || io_send_busy(&s->io)) return 1;
+    if (output_owed(s)) return 1;
     uint32_t unacked = 0;
     if (sock_unacked_bytes(s->io.fd, &unacked) < 0) return 0; /* no way to know: start the grace */
     (void)w;
@@ -190,7 +193,7 @@ void session_on_deadline(worker_t *w, session_t *s) {
         break;
     }
     case SESSION_FLUSHING:
-        if (s->peer_closed && !s->sendq.bytes && !io_send_busy(&s->io)) session_close(w, s, REASON_CLIENT_CLOSE);
+        if (s->peer_closed && !output_owed(s)) session_close(w, s, REASON_CLIENT_CLOSE);
         else if (!s->peer_closed && !notice_pending(w, s)) session_grace(w, s);
         else if (now >= s->notice_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
         else timer_arm(&w->timers, &s->timer, now + WORKER_POLL_MS);

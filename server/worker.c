@@ -22,9 +22,12 @@ void worker_mark_dirty(worker_t *w, session_t *s) {
 void worker_count_disconnect(worker_t *w, session_t *s) {
     reason_t r = (reason_t)s->close_reason;
     stat_add(&w->stats.disconnects[r], 1);
+    /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. The peer is
+     * formatted only for a line that will be written. */
+    log_level_t level = r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO;
+    if (!log_enabled(level)) return;
     char peer[64];
-    /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. */
-    log_emit(r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO, "disconnect",
+    log_emit(level, "disconnect",
              "session=%u peer=%s reason=%s close=%s bytes_in=%llu bytes_out=%llu age_ms=%llu", s->id,
              sock_ip_str(&s->peer, peer, sizeof peer), reason_name(r), s->abortive ? "rst" : "fin",
              (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
