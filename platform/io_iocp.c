@@ -236,6 +236,9 @@ static void on_accept_done(iocp_loop_t *l, iocp_accept_t *a) {
     SOCKET s = a->sock;
     a->sock = INVALID_SOCKET;
     if (h->state != IO_HANDLE_ACTIVE) {
+        /* An AcceptEx that completed as the listener closed holds a connection: refuse it with RST
+         * (a graceful closesocket would send the first FIN). Harmless on a cancelled one. */
+        sock_set_abortive(s);
         closesocket(s);
         if (h->state == IO_HANDLE_CLOSING && h->inflight == 0) close_handle_done(l, h);
         return;
@@ -247,6 +250,7 @@ static void on_accept_done(iocp_loop_t *l, iocp_accept_t *a) {
         rc = sock_last_error();
     if (rc == 0) rc = sock_set_nonblocking(s);
     if (rc < 0) {
+        sock_set_abortive(s);
         closesocket(s);
         /* A peer that reset before its accept completed is not the listener's error. */
         if (rc != -ECONNRESET && rc != -ECONNABORTED) deliver(l, IO_ACCEPTED, h, rc, NULL);

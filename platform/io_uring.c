@@ -369,7 +369,12 @@ static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
     bool has_buf = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
     if (h->state == IO_HANDLE_CLOSING) {
         /* Nothing but IO_CLOSED is delivered now; give back what the completion carried. */
-        if (tag == TAG_ACCEPT && cqe->res >= 0) close(cqe->res);
+        if (tag == TAG_ACCEPT && cqe->res >= 0) {
+            /* Accepted as the listener was closing: refused with RST like every connection the
+             * server turns away. A plain close() would send the first FIN and leave TIME_WAIT. */
+            sock_set_abortive(cqe->res);
+            close(cqe->res);
+        }
         if (tag == TAG_SEND) h->send_ptr = NULL;
         if (final && tag != TAG_CANCEL) h->flags &= (uint8_t)~UR_ARMED;
     } else if (tag == TAG_ACCEPT) {
