@@ -31,7 +31,7 @@ deps:
 	  echo "  apt-get update && apt-get install -y --no-install-recommends$$missing"; exit 1; \
 	fi; \
 	echo "installing:$$missing"; \
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo

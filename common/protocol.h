@@ -4,6 +4,9 @@
 #ifndef GSKEL_PROTOCOL_H
 #define GSKEL_PROTOCOL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 enum {
     OP_ECHO = 0x0001,
     OP_PING = 0x0002,
@@ -16,9 +19,17 @@ enum {
     OP_GAME_FIRST = 0x0100, /* ops from here up belong to the game */
 };
 
+/* Ops a server can have handlers for (skeleton and game); any op from here up is bad_opcode. */
+#define PROTO_OP_LIMIT 0x1000u
+
 /* Longest LOGIN name accepted, bytes. */
 #define PROTO_LOGIN_NAME_MAX 32u
 /* Longest KICK text sent, bytes: a notice for people, not a payload. */
 #define PROTO_KICK_TEXT_MAX 200u
+
+/* How much of a kick's text a KICK frame carries. */
+static inline uint16_t proto_kick_text_len(size_t n) {
+    return (uint16_t)(n > PROTO_KICK_TEXT_MAX ? PROTO_KICK_TEXT_MAX : n);
+}
 
 #endif

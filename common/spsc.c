@@ -32,8 +32,10 @@ void spsc_destroy(spsc_t *r) {
     r->buf = NULL;
 }
 
+size_t spsc_record_bytes(size_t n) { return SPSC_HDR + padded(n); }
+
 void *spsc_reserve(spsc_t *r, size_t n) {
-    size_t need = SPSC_HDR + padded(n);
+    size_t need = spsc_record_bytes(n);
     size_t tail = r->staged;
     size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     size_t off = tail & (r->cap - 1);
@@ -80,5 +82,5 @@ void spsc_release(spsc_t *r) {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint32_t size;
     memcpy(&size, r->buf + (head & (r->cap - 1)), sizeof size);
-    atomic_store_explicit(&r->head, head + SPSC_HDR + padded(size), memory_order_release);
+    atomic_store_explicit(&r->head, head + spsc_record_bytes(size), memory_order_release);
 }

@@ -32,6 +32,8 @@ void spsc_commit(spsc_t *r);
 void spsc_publish(spsc_t *r);
 /* Producer: bytes free now (a caller keeping headroom for records that must not be lost). */
 size_t spsc_free(const spsc_t *r);
+/* Ring bytes a record of n bytes takes (its header and padding; a skip to the start aside). */
+size_t spsc_record_bytes(size_t n);
 
 /* Consumer: the oldest record and its size, or NULL if empty; spsc_release when done with it. */
 const void *spsc_peek(spsc_t *r, size_t *n);

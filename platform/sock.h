@@ -69,6 +69,8 @@ void sock_ip_pack(const sock_addr_t *a, sock_ip_t *out);
 int sock_ip_parse(const char *s, sock_ip_t *ip);
 /* SO_SNDBUF / SO_RCVBUF on a socket (0 = leave as is): on a listener, for connections to come. */
 int sock_set_buffers(sock_t s, uint32_t sndbuf, uint32_t rcvbuf);
+/* Room for the longest text sock_ip_str / sock_addr_str write: "[v6 address%scope]:port" and a NUL. */
+#define SOCK_IP_STR_MAX 64
 /* "1.2.3.4:5678" / "[::1]:5678" into buf; returns buf. */
 const char *sock_ip_str(const sock_ip_t *ip, char *buf, size_t cap);
 /* The address alone, without the port ("1.2.3.4"), for per-address guards and bans. */

@@ -11,13 +11,25 @@
 #include "http_parse.h"
 #include "log.h"
 #include "os.h"
-#include "server.h"
 
 /* Operators and scrapers, not players: a handful at a time. */
 #define ADMIN_MAX_CONNS 32u
 #define ADMIN_TURN_MS 200
 #define ADMIN_REQUEST_MS 10000u /* a request's head must arrive within this */
 #define ADMIN_CLOSE_MS 5000u    /* then the client has this long to close after the answer */
+#define ADMIN_BACKLOG 64
+#define ADMIN_RECV_BUFFER_BYTES 4096u /* a request head is at most HTTP_MAX_HEAD: a few reads */
+#define ADMIN_RECV_BUFFERS 64u
+#define ADMIN_MAX_EVENTS 64u
+#define ADMIN_START_POLL_MS 1u  /* how often admin_start looks whether the thread is serving */
+#define ADMIN_BAN_MAX_SECONDS 31536000ul /* a year */
+
+/* The whole response for one request. */
+typedef struct admin_response {
+    int status;
+    const char *content_type;
+    strbuf_t body;
+} admin_response_t;
 
 typedef enum { CONN_FREE, CONN_READING, CONN_WRITING, CONN_WAIT_CLOSE, CONN_CLOSING } conn_state_t;
 
@@ -31,7 +43,7 @@ typedef struct admin_conn {
 } admin_conn_t;
 
 struct admin {
-    server_t *srv;
+    admin_env_t env;
     io_loop_t *loop;
     io_handle_t listener;
     sock_t listen_fd;
@@ -87,8 +99,8 @@ static void error_body(admin_response_t *r, int status, const char *what) {
 }
 
 /* Constant time in the token's length: the comparison does not say how much of a guess was right. */
-static int token_ok(const server_t *srv, const http_request_t *q) {
-    const char *token = srv->cfg.admin.token;
+static int token_ok(const admin_t *a, const http_request_t *q) {
+    const char *token = a->env.token;
     if (!token[0]) return 1;
     size_t n = strlen(token);
     if (!q->authorization || q->authorization_len != n + 7 || strncmp(q->authorization, "Bearer ", 7) != 0) return 0;
@@ -123,17 +135,15 @@ static void route_kick(admin_t *a, const http_request_t *q, admin_response_t *r)
     if (http_query_get(q->query, q->query_len, "mode", mode, sizeof mode) == -ENOENT) snprintf(mode, sizeof mode, "notice");
     if (reason_by_name(reason_buf, &why) < 0) return error_body(r, 400, "unknown reason");
     if (strcmp(mode, "notice") && strcmp(mode, "abort")) return error_body(r, 400, "mode must be notice or abort");
-    worker_t *w = server_worker_of(a->srv, (uint32_t)id);
-    if (!w) return error_body(r, 404, "no such session");
-    worker_cmd_t cmd = { .kind = strcmp(mode, "abort") ? WORKER_CMD_KICK : WORKER_CMD_ABORT, .reason = (uint8_t)why,
-                         .session_id = (uint32_t)id };
-    if (worker_post(w, &cmd) < 0) return error_body(r, 503, "worker queue full");
+    int rc = a->env.kick(a->env.ctx, (uint32_t)id, why, !strcmp(mode, "abort"));
+    if (rc == -ENOENT) return error_body(r, 404, "no such session");
+    if (rc < 0) return error_body(r, 503, "worker queue full");
     r->status = 202; /* the worker decides: a session that already ended is left alone */
     sb_printf(&r->body, "{\"queued\":true,\"id\":%lu,\"reason\":\"%s\",\"mode\":\"%s\"}\n", id, reason_name(why), mode);
 }
 
 static void route_ban(admin_t *a, const http_request_t *q, admin_response_t *r) {
-    char ipbuf[64], secbuf[16] = "";
+    char ipbuf[SOCK_IP_STR_MAX], secbuf[16] = "";
     sock_ip_t ip;
     char *end = NULL;
     if (http_query_get(q->query, q->query_len, "ip", ipbuf, sizeof ipbuf) < 0 || sock_ip_parse(ipbuf, &ip) < 0)
@@ -141,13 +151,8 @@ static void route_ban(admin_t *a, const http_request_t *q, admin_response_t *r) 
     if (http_query_get(q->query, q->query_len, "seconds", secbuf, sizeof secbuf) < 0)
         return error_body(r, 400, "seconds is required (0 lifts the ban)");
     unsigned long seconds = strtoul(secbuf, &end, 10);
-    if (!secbuf[0] || *end || seconds > 31536000) return error_body(r, 400, "seconds must be 0..31536000");
-    if (guard_ban(a->srv->guard, &ip, (uint32_t)seconds, now_ms()) < 0) return error_body(r, 503, "address table full");
-    if (seconds) {
-        /* A ban also ends what the address holds now, not only what it opens next. */
-        worker_cmd_t cmd = { .kind = WORKER_CMD_ABORT_IP, .reason = REASON_BANNED, .ip = ip };
-        server_post_all(a->srv, &cmd);
-    }
+    if (!secbuf[0] || *end || seconds > ADMIN_BAN_MAX_SECONDS) return error_body(r, 400, "seconds must be 0..31536000");
+    if (a->env.ban(a->env.ctx, &ip, (uint32_t)seconds) < 0) return error_body(r, 503, "address table full");
     log_info("admin_ban", "ip=%s seconds=%lu", ipbuf, seconds);
     r->status = 200;
     sb_printf(&r->body, "{\"ip\":");
@@ -163,21 +168,24 @@ static void route(admin_t *a, const http_request_t *q, admin_response_t *r) {
         /* Open without the token: load balancers probe it. It says nothing worth hiding. */
         if (!get) return error_body(r, 405, "GET only");
         r->content_type = "text/plain";
-        sb_printf(&r->body, server_stopping(a->srv) ? "stopping\n" : "ok\n");
-        if (server_stopping(a->srv)) r->status = 503;
+        bool stopping = a->env.stopping(a->env.ctx);
+        sb_printf(&r->body, stopping ? "stopping\n" : "ok\n");
+        if (stopping) r->status = 503;
         return;
     }
-    if (!token_ok(a->srv, q)) return error_body(r, 401, "bearer token required");
+    if (!token_ok(a, q)) return error_body(r, 401, "bearer token required");
     if (path_is(q, "/metrics")) {
         if (!get) return error_body(r, 405, "GET only");
         r->content_type = "text/plain; version=0.0.4";
-        admin_render_metrics(a->srv, &r->body);
+        admin_metrics_t m;
+        a->env.metrics(a->env.ctx, &m);
+        admin_render_metrics(&m, &r->body);
     } else if (path_is(q, "/sessions")) {
         if (!get) return error_body(r, 405, "GET only");
-        if (admin_render_sessions(a->srv, &r->body) < 0) {
-            sb_free(&r->body);
-            error_body(r, 503, "a worker did not answer");
-        }
+        session_record_list_t list = { 0 };
+        if (a->env.sessions(a->env.ctx, &list) < 0) error_body(r, 503, "a worker did not answer");
+        else admin_render_sessions(&list, &r->body);
+        gs_free(list.v);
     } else if (path_is(q, "/kick")) {
         if (!post) return error_body(r, 405, "POST only");
         route_kick(a, q, r);
@@ -261,10 +269,9 @@ static void on_event(void *ctx, const io_event_t *ev) {
 
 static void admin_run(void *arg) {
     admin_t *a = arg;
-    const server_t *srv = a->srv;
-    io_loop_config_t lc = { .recv_buffer_bytes = 4096, .recv_buffers = 64, .max_events = 64,
-                            .max_handles = ADMIN_MAX_CONNS + 1 };
-    int rc = srv->backend->loop_open(&a->loop, &lc, on_event, a);
+    io_loop_config_t lc = { .recv_buffer_bytes = ADMIN_RECV_BUFFER_BYTES, .recv_buffers = ADMIN_RECV_BUFFERS,
+                            .max_events = ADMIN_MAX_EVENTS, .max_handles = ADMIN_MAX_CONNS + 1 };
+    int rc = a->env.backend->loop_open(&a->loop, &lc, on_event, a);
     if (rc == 0) {
         io_attach(a->loop, &a->listener, a->listen_fd, UINT32_MAX);
         a->listen_fd = SOCK_INVALID;
@@ -295,16 +302,16 @@ static void admin_run(void *arg) {
     }
 }
 
-int admin_start(admin_t **out, server_t *srv, char *err, size_t err_len) {
+int admin_start(admin_t **out, const admin_env_t *env, char *err, size_t err_len) {
     *out = NULL;
-    if (!srv->cfg.admin.port) return 0;
+    if (!env->port) return 0;
     admin_t *a = gs_calloc(1, sizeof *a);
-    a->srv = srv;
+    a->env = *env;
     a->conns = gs_calloc(ADMIN_MAX_CONNS, sizeof *a->conns);
     atomic_init(&a->stop, false);
     atomic_init(&a->wake_loop, NULL);
     atomic_init(&a->started, 0);
-    sock_listen_opts_t o = { .host = srv->cfg.admin.host, .port = (uint16_t)srv->cfg.admin.port, .backlog = 64 };
+    sock_listen_opts_t o = { .host = env->host, .port = env->port, .backlog = ADMIN_BACKLOG };
     int rc = sock_listen(&o, &a->listen_fd);
     if (rc < 0) {
         snprintf(err, err_len, "admin endpoint: cannot listen on %s:%u: %s", o.host, o.port, strerror(-rc));
@@ -315,7 +322,7 @@ int admin_start(admin_t **out, server_t *srv, char *err, size_t err_len) {
     uint16_t port = 0;
     sock_local_port(a->listen_fd, &port);
     rc = os_thread_start(&a->thread, "gskel-admin", admin_run, a);
-    while (rc == 0 && atomic_load(&a->started) == 0) os_sleep_ms(1);
+    while (rc == 0 && atomic_load(&a->started) == 0) os_sleep_ms(ADMIN_START_POLL_MS);
     if (rc < 0 || atomic_load(&a->started) < 0) {
         rc = rc < 0 ? rc : a->open_status;
         snprintf(err, err_len, "admin endpoint: cannot start: %s", strerror(-rc));
@@ -326,8 +333,7 @@ int admin_start(admin_t **out, server_t *srv, char *err, size_t err_len) {
         gs_free(a);
         return rc;
     }
-    log_info("admin_listening", "host=%s port=%u token=%s", srv->cfg.admin.host, port,
-             srv->cfg.admin.token[0] ? "required" : "none");
+    log_info("admin_listening", "host=%s port=%u token=%s", env->host, port, env->token[0] ? "required" : "none");
     *out = a;
     return 0;
 }

@@ -1,59 +1,31 @@
-/* logic: the one game-logic thread. Owns the fixed tick, the game op table, the per-worker rings
- * in both directions (worker -> logic: logins, game frames, leaves; logic -> worker: frames,
- * kicks, aborts) and the tick-time histogram. Workers never wait for it and it never touches a
- * session: it speaks to workers only through their rings and a wakeup. */
+/* logic: the one game-logic thread. Owns the fixed tick, the game modules and the ops they
+ * register (recorded here; the server registers them with dispatch), the game API of
+ * game_api.h, and the tick-time histogram. It speaks to workers only through the game link
+ * (game_link.h) and never touches a session, a worker or the server. */
 #ifndef GSKEL_LOGIC_H
 #define GSKEL_LOGIC_H
 
 #include <stdint.h>
 
+#include "config.h"
 #include "game_api.h"
-#include "spsc.h"
-#include "worker.h"
+#include "game_link.h"
+#include "stats.h"
 
-struct server;
 typedef struct game logic_t; /* the logic thread is the game context */
 
-/* Inbound record kinds (worker -> logic) and outbound (logic -> worker). */
-typedef enum { LOGIC_IN_JOIN, LOGIC_IN_FRAME, LOGIC_IN_LEAVE } logic_in_kind_t;
-typedef enum { LOGIC_OUT_FRAME, LOGIC_OUT_KICK, LOGIC_OUT_ABORT } logic_out_kind_t;
+/* What the logic thread runs on: the config it started with and its link to the workers. */
+typedef struct logic_env {
+    const cfg_t *cfg;
+    game_link_t *link;
+} logic_env_t;
 
-typedef struct logic_record {
-    uint32_t session;
-    uint16_t kind;
-    uint16_t op;  /* FRAME: the op; KICK/ABORT: the reason */
-    uint16_t len; /* bytes of data */
-    uint8_t data[];
-} logic_record_t;
-
-/* Room a worker keeps in its ring to the logic thread for JOIN and LEAVE records. */
-#define LOGIC_EVENT_HEADROOM 65536u
-
-/* Tick-time histogram bounds, seconds (Prometheus `le`); the last bucket is +Inf. */
-#define LOGIC_TICK_BUCKETS 14
-extern const double logic_tick_bounds[LOGIC_TICK_BUCKETS];
-
-typedef struct logic_stats {
-    stat_t tick_buckets[LOGIC_TICK_BUCKETS + 1];
-    stat_t tick_count;
-    stat_t tick_sum_us;
-    stat_t overruns;       /* ticks that took longer than the period */
-    stat_t dropped_in;     /* frames to the logic thread dropped: its ring was full */
-    stat_t dropped_out;    /* frames from it dropped: a worker's ring was full */
-} logic_stats_t;
-
-/* Creates the rings of every worker and, if any module is compiled in, starts the thread.
- * Modules' init run on the logic thread before the first tick. */
-int logic_start(logic_t **out, struct server *srv, char *err, size_t err_len);
+/* Starts the thread if any module is compiled in (*out stays NULL if none) and waits until every
+ * module's init has run on it (so every op is recorded before a worker reads dispatch). */
+int logic_start(logic_t **out, const logic_env_t *env, char *err, size_t err_len);
 void logic_stop(logic_t *l);
 const logic_stats_t *logic_stats(const logic_t *l);
-
-/* Worker side. Whether game ops exist (else LOGIN/LEAVE are not forwarded). */
-int logic_enabled(const logic_t *l);
-/* A record to the logic thread from worker w; -ENOBUFS when its ring is full (counted). */
-int logic_post(logic_t *l, worker_t *w, uint32_t session, logic_in_kind_t kind, uint16_t op,
-               const void *data, uint16_t len);
-/* Hands every record the logic thread sent to worker w to fn, oldest first. */
-void logic_drain(logic_t *l, worker_t *w, void (*fn)(worker_t *w, const logic_record_t *r));
+/* The game ops the modules registered, each once (the server hands them to dispatch). */
+void logic_each_op(const logic_t *l, void (*fn)(void *ctx, uint16_t op, const char *name), void *ctx);
 
 #endif

@@ -5,13 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
 #include "alloc.h"
+#include "dispatch.h"
 #include "log.h"
-#include "logic.h"
 #include "strbuf.h"
 
-static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len) {
+static int open_listeners(server_t *srv, sock_t *fds, uint32_t count, char *err, size_t err_len) {
     const cfg_t *c = &srv->cfg;
     sock_listen_opts_t o = {
         .host = c->listen.host,
@@ -19,9 +18,9 @@ static int open_listeners(server_t *srv, sock_t *fds, char *err, size_t err_len)
         .backlog = (int)c->listen.backlog,
         .sndbuf = c->socket.sndbuf,
         .rcvbuf = c->socket.rcvbuf,
-        .reuseport = srv->worker_count > 1,
+        .reuseport = count > 1,
     };
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
+    for (uint32_t i = 0; i < count; i++) {
         int rc = sock_listen(&o, &fds[i]);
         if (rc < 0) {
             snprintf(err, err_len, "cannot listen on %s:%u: %s", o.host, o.port, strerror(-rc));
@@ -44,7 +43,7 @@ static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
     if (backend_why[0]) log_quote(why, sizeof why, backend_why);
     char alloc[80];
     log_info("start", "version=%s backend=%s workers=%u allocator=%s%s%s", GSKEL_VERSION, srv->backend->name,
-             srv->worker_count, log_quote(alloc, sizeof alloc, gs_alloc_name()), why[0] ? " skipped=" : "", why);
+             srv->workers.count, log_quote(alloc, sizeof alloc, gs_alloc_name()), why[0] ? " skipped=" : "", why);
     /* Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping overhead: log what is in force. */
     /* With 0 in the config the kernel autotunes each connection's buffers as it goes: the
      * listener's value is only where they start. */
@@ -56,6 +55,99 @@ static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
 
 /* One worker that cannot run brings the whole server down: half a server is worse than none. */
 static void on_worker_fatal(void *ctx) { server_request_stop(ctx); }
+
+static void register_game_op(void *ctx, uint16_t op, const char *name) {
+    int *rc = ctx;
+    int r = dispatch_register(op, DISPATCH_LOGGED_IN, dispatch_to_game);
+    if (r < 0 && *rc == 0) {
+        log_error("game_op_refused", "op=%u name=%s error=%s", op, name, strerror(-r));
+        *rc = r;
+    }
+}
+
+/* The logic thread and the workers' lanes to it, if any game module is compiled in. Before the
+ * workers run: the modules record their ops while nobody reads dispatch. */
+static int start_game(server_t *srv, char *err, size_t err_len) {
+    const cfg_t *c = &srv->cfg;
+    int rc = game_link_create(&srv->game, &srv->workers.split, c->game.inbound_queue_bytes, c->game.outbound_queue_bytes);
+    if (rc < 0) {
+        snprintf(err, err_len, "game link: %s", strerror(-rc));
+        return rc;
+    }
+    logic_env_t env = { .cfg = &srv->cfg, .link = srv->game };
+    if ((rc = logic_start(&srv->logic, &env, err, err_len)) < 0) return rc;
+    if (!srv->logic) {
+        game_link_destroy(srv->game);
+        srv->game = NULL;
+        return 0;
+    }
+    logic_each_op(srv->logic, register_game_op, &rc);
+    if (rc < 0) {
+        snprintf(err, err_len, "game logic: an op could not be registered: %s", strerror(-rc));
+        return rc;
+    }
+    worker_set_attach_game(&srv->workers, srv->game);
+    return 0;
+}
+
+static bool admin_stopping(void *ctx) { return server_stopping(ctx); }
+
+static void admin_metrics(void *ctx, admin_metrics_t *m) {
+    server_t *srv = ctx;
+    memset(m, 0, sizeof *m);
+    worker_set_stats(&srv->workers, &m->workers);
+    m->worker_count = srv->workers.count;
+    m->sndbuf = srv->sndbuf_effective;
+    m->rcvbuf = srv->rcvbuf_effective;
+    m->backend = srv->backend->name;
+    if (!srv->logic) return;
+    m->has_game = true;
+    const logic_stats_t *ls = logic_stats(srv->logic);
+    for (int b = 0; b <= LOGIC_TICK_BUCKETS; b++) stat_add(&m->game.tick_buckets[b], stat_read(&ls->tick_buckets[b]));
+    stat_add(&m->game.tick_count, stat_read(&ls->tick_count));
+    stat_add(&m->game.tick_sum_us, stat_read(&ls->tick_sum_us));
+    stat_add(&m->game.overruns, stat_read(&ls->overruns));
+    game_link_stats_read(srv->game, &m->game_dropped_in, &m->game_dropped_out);
+}
+
+static int admin_sessions(void *ctx, session_record_list_t *out) {
+    return worker_set_list_sessions(&((server_t *)ctx)->workers, out);
+}
+
+static int admin_kick(void *ctx, uint32_t session_id, reason_t why, bool abort) {
+    worker_t *w = worker_set_owner(&((server_t *)ctx)->workers, session_id);
+    if (!w) return -ENOENT;
+    worker_cmd_t cmd = { .kind = abort ? WORKER_CMD_ABORT : WORKER_CMD_KICK, .reason = (uint8_t)why,
+                         .session_id = session_id };
+    return worker_post(w, &cmd);
+}
+
+static int admin_ban(void *ctx, const sock_ip_t *ip, uint32_t seconds) {
+    server_t *srv = ctx;
+    if (guard_ban(srv->guard, ip, seconds, os_now_us() / 1000u) < 0) return -ENOSPC;
+    if (seconds) {
+        /* A ban also ends what the address holds now, not only what it opens next. */
+        worker_cmd_t cmd = { .kind = WORKER_CMD_ABORT_IP, .reason = REASON_BANNED, .ip = *ip };
+        worker_set_post_all(&srv->workers, &cmd);
+    }
+    return 0;
+}
+
+static int start_admin(server_t *srv, char *err, size_t err_len) {
+    admin_env_t env = {
+        .host = srv->cfg.admin.host,
+        .port = (uint16_t)srv->cfg.admin.port,
+        .token = srv->cfg.admin.token,
+        .backend = srv->backend,
+        .ctx = srv,
+        .stopping = admin_stopping,
+        .metrics = admin_metrics,
+        .sessions = admin_sessions,
+        .kick = admin_kick,
+        .ban = admin_ban,
+    };
+    return admin_start(&srv->admin, &env, err, err_len);
+}
 
 int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     memset(srv, 0, sizeof *srv);
@@ -69,71 +161,45 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
         snprintf(err, err_len, "backend %s: %s", want ? want : "auto", why);
         return rc;
     }
-    srv->worker_count = cfg->workers ? cfg->workers : (uint32_t)os_cpu_count();
-    if (srv->worker_count > cfg->session.max_sessions) srv->worker_count = cfg->session.max_sessions;
-    sock_t *fds = gs_calloc(srv->worker_count, sizeof *fds);
-    if ((rc = open_listeners(srv, fds, err, err_len)) < 0) {
+    uint32_t count = cfg->workers ? cfg->workers : (uint32_t)os_cpu_count();
+    if (count > cfg->session.max_sessions) count = cfg->session.max_sessions;
+    sock_t *fds = gs_calloc(count, sizeof *fds);
+    if ((rc = open_listeners(srv, fds, count, err, err_len)) < 0) {
         gs_free(fds);
         return rc;
     }
-    srv->workers = gs_calloc(srv->worker_count, sizeof *srv->workers);
     guard_create(&srv->guard, &srv->cfg);
-    /* The session id space is split evenly: a worker's id range says who owns a session. */
-    uint32_t per = cfg->session.max_sessions / srv->worker_count;
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        uint32_t slots = i + 1 == srv->worker_count ? cfg->session.max_sessions - per * i : per;
-        worker_init(&srv->workers[i], &srv->cfg, i, srv->backend, srv->guard, fds[i], per * i, slots);
-        srv->workers[i].on_fatal = on_worker_fatal;
-        srv->workers[i].on_fatal_ctx = srv;
-    }
+    rc = worker_set_init(&srv->workers, &srv->cfg, srv->backend, srv->guard, fds, count);
     gs_free(fds);
-    /* Before the workers run: game modules register their ops while nobody reads the table. */
-    if ((rc = logic_start(&srv->logic, srv, err, err_len)) < 0) {
+    if (rc < 0) {
+        snprintf(err, err_len, "cannot set up the workers: %s", strerror(-rc));
         server_destroy(srv);
         return rc;
     }
-    log_start(srv, want ? "" : why, srv->workers[0].listen_fd);
-    if ((rc = admin_start(&srv->admin, srv, err, err_len)) < 0) {
+    if ((rc = start_game(srv, err, err_len)) < 0) {
         server_destroy(srv);
         return rc;
     }
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        char name[24];
-        snprintf(name, sizeof name, "gskel-w%u", i);
-        rc = os_thread_start(&srv->workers[i].thread, name, worker_run, &srv->workers[i]);
-        if (rc < 0) {
-            snprintf(err, err_len, "cannot start worker thread: %s", strerror(-rc));
-            server_request_stop(srv);
-            server_wait(srv);
-            server_destroy(srv);
-            return rc;
-        }
+    log_start(srv, want ? "" : why, srv->workers.workers[0].listen_fd);
+    if ((rc = start_admin(srv, err, err_len)) < 0) {
+        server_destroy(srv);
+        return rc;
+    }
+    if ((rc = worker_set_start(&srv->workers, on_worker_fatal, srv, err, err_len)) < 0) {
+        server_request_stop(srv);
+        server_wait(srv);
+        server_destroy(srv);
+        return rc;
     }
     return 0;
 }
 
 void server_request_stop(server_t *srv) {
     atomic_store(&srv->stopping, true);
-    for (uint32_t i = 0; i < srv->worker_count; i++) worker_request_stop(&srv->workers[i]);
+    worker_set_request_stop(&srv->workers);
 }
 
 bool server_stopping(const server_t *srv) { return atomic_load(&srv->stopping); }
-
-worker_t *server_worker_of(server_t *srv, uint32_t session_id) {
-    uint32_t slot = session_id & SESSION_INDEX_MASK;
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        const session_table_t *t = &srv->workers[i].sessions;
-        if (slot >= t->base && slot - t->base < t->count) return &srv->workers[i];
-    }
-    return NULL;
-}
-
-uint32_t server_post_all(server_t *srv, const worker_cmd_t *cmd) {
-    uint32_t refused = 0;
-    for (uint32_t i = 0; i < srv->worker_count; i++)
-        if (worker_post(&srv->workers[i], cmd) < 0) refused++;
-    return refused;
-}
 
 typedef struct reload_report {
     strbuf_t live, restart;
@@ -158,20 +224,7 @@ int server_reload(server_t *srv, const cfg_t *loaded, char *err, size_t err_len)
     cfg_diff(srv->live, loaded, note_change, &report);
     guard_reconfigure(srv->guard, next);
     log_set_level((log_level_t)next->log.level);
-    /* On the heap: a worker that stalls past the wait below still writes to it later. */
-    worker_reload_t *r = gs_malloc(sizeof *r);
-    r->cfg = next;
-    atomic_init(&r->pending, srv->worker_count);
-    worker_cmd_t cmd = { .kind = WORKER_CMD_RELOAD, .ptr = r };
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        /* A full queue drains within a loop turn: retry, bounded. */
-        for (int tries = 0; worker_post(&srv->workers[i], &cmd) < 0 && tries < 1000; tries++) os_sleep_ms(1);
-    }
-    /* Every worker reads its config on its own thread: the old one goes once all hold the new. */
-    for (int waited = 0; atomic_load(&r->pending) && waited < 5000; waited++) os_sleep_ms(1);
-    uint32_t pending = atomic_load(&r->pending);
-    int all_took_it = pending == 0;
-    if (all_took_it) gs_free(r);
+    int all_took_it = worker_set_reload(&srv->workers, next) == 0;
     const cfg_t *old = srv->live;
     srv->live = next;
     if (old != &srv->cfg && all_took_it) gs_free((void *)old);
@@ -179,53 +232,27 @@ int server_reload(server_t *srv, const cfg_t *loaded, char *err, size_t err_len)
     log_info("reload", "changed=%s restart_needed=%s",
              log_quote(live, sizeof live, report.live.len ? report.live.data : ""),
              log_quote(restart, sizeof restart, report.restart.len ? report.restart.data : ""));
-    if (!all_took_it) log_error("reload_stalled", "workers_pending=%u", pending);
+    if (!all_took_it) log_error("reload_stalled", "waited_ms=%u", WORKER_SET_ANSWER_MS);
     sb_free(&report.live);
     sb_free(&report.restart);
     /* A stalled worker may still read the old config, and the new one when it wakes. */
     return all_took_it ? 0 : -ETIMEDOUT;
 }
 
-int server_wait(server_t *srv) {
-    int status = 0;
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        worker_t *w = &srv->workers[i];
-        if (!w->thread) continue;
-        os_thread_join(w->thread);
-        w->thread = NULL;
-        if (w->exit_status < 0) status = w->exit_status;
-    }
-    return status;
-}
+int server_wait(server_t *srv) { return worker_set_wait(&srv->workers); }
 
-void server_stats(const server_t *srv, worker_stats_t *out) {
-    memset(out, 0, sizeof *out);
-    for (uint32_t i = 0; i < srv->worker_count; i++) {
-        const worker_stats_t *s = &srv->workers[i].stats;
-        stat_add(&out->accepted, stat_read(&s->accepted));
-        stat_add(&out->sessions_active, stat_read(&s->sessions_active));
-        stat_add(&out->rejected_full, stat_read(&s->rejected_full));
-        stat_add(&out->accept_errors, stat_read(&s->accept_errors));
-        for (int r = 0; r < REASON_COUNT; r++) stat_add(&out->disconnects[r], stat_read(&s->disconnects[r]));
-        stat_add(&out->bytes_in, stat_read(&s->bytes_in));
-        stat_add(&out->bytes_out, stat_read(&s->bytes_out));
-        stat_add(&out->frames_in, stat_read(&s->frames_in));
-        stat_add(&out->frames_out, stat_read(&s->frames_out));
-        stat_add(&out->send_calls, stat_read(&s->send_calls));
-    }
-}
+void server_stats(const server_t *srv, worker_stats_t *out) { worker_set_stats(&srv->workers, out); }
 
 void server_destroy(server_t *srv) {
     admin_stop(srv->admin);
     srv->admin = NULL;
     logic_stop(srv->logic);
     srv->logic = NULL;
-    for (uint32_t i = 0; i < srv->worker_count; i++) worker_destroy(&srv->workers[i]);
-    gs_free(srv->workers);
-    srv->workers = NULL;
+    worker_set_destroy(&srv->workers);
+    game_link_destroy(srv->game);
+    srv->game = NULL;
     guard_destroy(srv->guard);
     srv->guard = NULL;
     if (srv->live != &srv->cfg) gs_free((void *)srv->live);
     srv->live = &srv->cfg;
-    srv->worker_count = 0;
 }

@@ -1,7 +1,8 @@
-/* server: the process-level lifecycle. Picks the backend, opens one listener per worker
- * (SO_REUSEPORT), starts the worker threads, stops them on request and collects their counters.
- * Logs the start-up facts an operator needs once: backend and why, allocator, effective buffer
- * sizes, the bound port. */
+/* server: the process-level lifecycle, the top of the layers. Picks the backend, opens one
+ * listener per worker (SO_REUSEPORT), creates the game link and the logic thread, registers the
+ * game's ops with dispatch, starts the workers (worker_set), gives the admin endpoint its narrow
+ * environment, stops everything on request and collects the counters. Logs the start-up facts an
+ * operator needs once: backend and why, allocator, effective buffer sizes, the bound port. */
 #ifndef GSKEL_SERVER_H
 #define GSKEL_SERVER_H
 
@@ -9,22 +10,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "admin.h"
 #include "config.h"
+#include "game_link.h"
 #include "guard.h"
 #include "io.h"
-#include "worker.h"
-
-struct admin;
+#include "logic.h"
+#include "worker_set.h"
 
 typedef struct server {
     cfg_t cfg;               /* as started; what cannot change without a restart is read here */
     const cfg_t *live;       /* the config in force: &cfg, or the latest SIGHUP reload */
     uint32_t sndbuf_effective, rcvbuf_effective; /* what the kernel made of socket.* */
-    struct admin *admin;
-    struct game *logic;
+    admin_t *admin;
+    logic_t *logic;          /* NULL when no game module is compiled in */
+    game_link_t *game;       /* the workers' lanes to it (NULL with it) */
     const io_backend_ops_t *backend;
-    uint32_t worker_count;
-    worker_t *workers;
+    worker_set_t workers;
     guard_t *guard;
     uint16_t port; /* bound port (listen.port 0 picks one) */
     atomic_bool stopping;
@@ -37,11 +39,6 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len);
 void server_request_stop(server_t *srv);
 /* Whether a stop was requested (a signal, or a worker that failed). */
 bool server_stopping(const server_t *srv);
-
-/* The worker that owns a session id, or NULL if the id is outside every worker's range. */
-worker_t *server_worker_of(server_t *srv, uint32_t session_id);
-/* Posts cmd to every worker; returns how many could not take it (queue full). */
-uint32_t server_post_all(server_t *srv, const worker_cmd_t *cmd);
 
 /* SIGHUP: applies the live keys of `loaded` (file + command-line flags), logs what changed and
  * what needs a restart. -EINVAL with err if the result is inconsistent; nothing changes then. */

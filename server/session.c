@@ -1,15 +1,18 @@
 /* Session table and state transitions: see session.h. */
 #include "session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "bytes.h"
-#include "dispatch.h"
 #include "log.h"
-#include "logic.h"
-#include "worker.h"
+#include "protocol.h"
+
+/* How often a notice's acknowledgement is polled (FLUSHING): a resolution, not a limit (the
+ * limit is session.close_grace_ms). */
+#define SESSION_ACK_POLL_MS 10u
 
 int session_table_init(session_table_t *t, uint32_t base, uint32_t count) {
     memset(t, 0, sizeof *t);
@@ -60,7 +63,7 @@ static session_t *table_take(session_table_t *t) {
 
 static void table_put(session_table_t *t, session_t *s) {
     uint32_t index = (uint32_t)(s - t->slots);
-    uint32_t next_gen = ((s->id >> SESSION_INDEX_BITS) + 1u) & 0xffu;
+    uint32_t next_gen = ((s->id >> SESSION_INDEX_BITS) + 1u) & SESSION_GEN_MASK;
     uint32_t id = (next_gen << SESSION_INDEX_BITS) | (t->base + index);
     memset(s, 0, sizeof *s);
     s->id = id;
@@ -72,193 +75,209 @@ static void table_put(session_table_t *t, session_t *s) {
     t->active--;
 }
 
-/* The deadline of a session that is not leaving: login (OPEN) and idle, whichever comes first;
- * 0 if neither is configured. */
-static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
-
-static uint64_t active_deadline(const worker_t *w, const session_t *s) {
-    const cfg_t *c = w->cfg;
-    uint64_t d = 0;
-    if (s->state == SESSION_OPEN && c->session.login_timeout_ms) d = s->opened_ms + c->session.login_timeout_ms;
-    if (c->session.idle_timeout_ms) d = earliest(d, s->last_recv_ms + c->session.idle_timeout_ms);
-    if (s->partial_since_ms && c->guard.partial_frame_timeout_ms)
-        d = earliest(d, s->partial_since_ms + c->guard.partial_frame_timeout_ms);
-    return d;
-}
+static uint64_t now_ms(session_env_t *e) { return loop_clock_ms(e->clock); }
 
 /* Bytes still to go out: queued, or in the send in flight. */
 static int output_owed(const session_t *s) { return s->sendq.bytes || io_send_busy(&s->io); }
 
-static void arm_active_deadline(worker_t *w, session_t *s) {
-    uint64_t d = active_deadline(w, s);
-    if (d) timer_arm(&w->timers, &s->timer, d);
-    else timer_cancel(&w->timers, &s->timer);
-}
-
-session_t *session_open(worker_t *w, sock_t fd, const sock_addr_t *peer) {
-    session_t *s = table_take(&w->sessions);
-    if (!s) return NULL;
-    s->state = SESSION_OPEN;
-    s->next_free = SESSION_ID_NONE;
-    s->opened_ms = s->last_recv_ms = worker_now_ms(w);
-    if (peer) sock_ip_pack(peer, &s->peer);
-    token_bucket_init(&s->packets, &w->packet_rate, s->opened_ms);
-    token_bucket_init(&s->bytes, &w->byte_rate, s->opened_ms);
-    io_attach(w->loop, &s->io, fd, s->id);
-    arm_active_deadline(w, s);
-    return s;
-}
-
-int session_login(worker_t *w, session_t *s) {
-    if (s->state != SESSION_OPEN) return -EINVAL;
-    s->state = SESSION_LOGGED_IN;
-    arm_active_deadline(w, s);
+/* The deadline that matters in the session's state; 0 for none. */
+static uint64_t state_deadline(session_env_t *e, const session_t *s) {
+    const cfg_t *c = e->cfg;
+    switch ((session_state_t)s->state) {
+    case SESSION_OPEN:
+    case SESSION_LOGGED_IN: {
+        uint64_t d = deadline_after(s->last_recv_ms, c->session.idle_timeout_ms);
+        if (s->state == SESSION_OPEN) d = deadline_earliest(d, deadline_after(s->opened_ms, c->session.login_timeout_ms));
+        if (s->partial_since_ms) d = deadline_earliest(d, deadline_after(s->partial_since_ms, c->guard.partial_frame_timeout_ms));
+        return d;
+    }
+    case SESSION_FLUSHING: /* poll the acknowledgement, bounded like the grace that follows */
+        return deadline_earliest(now_ms(e) + SESSION_ACK_POLL_MS, s->leave_ms);
+    case SESSION_GRACE:
+    case SESSION_DRAINING:
+        return s->leave_ms;
+    case SESSION_FREE:
+    case SESSION_CLOSING:
+    case SESSION_STATE_COUNT:
+        break;
+    }
     return 0;
 }
 
-void session_notify(worker_t *w, session_t *s, reason_t why) {
+static void arm_deadline(session_env_t *e, session_t *s) {
+    uint64_t d = state_deadline(e, s);
+    if (d) timer_arm(e->timers, &s->timer, d);
+    else timer_cancel(e->timers, &s->timer);
+}
+
+/* The transitions the machine has (docs/closing.md): from-state x to-state. */
+static const uint8_t allowed[SESSION_STATE_COUNT][SESSION_STATE_COUNT] = {
+    [SESSION_FREE] = { [SESSION_OPEN] = 1 },
+    [SESSION_OPEN] = { [SESSION_LOGGED_IN] = 1, [SESSION_FLUSHING] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
+    [SESSION_LOGGED_IN] = { [SESSION_FLUSHING] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
+    [SESSION_FLUSHING] = { [SESSION_GRACE] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
+    [SESSION_GRACE] = { [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
+    [SESSION_DRAINING] = { [SESSION_CLOSING] = 1 },
+    [SESSION_CLOSING] = { [SESSION_FREE] = 1 },
+};
+
+/* The one place a state is set, and its deadline armed. A transition the machine does not have
+ * is a bug in the caller: debug builds stop on it; release builds refuse it (returns -EINVAL). */
+static int enter(session_env_t *e, session_t *s, session_state_t to) {
+    int ok = s->state < SESSION_STATE_COUNT && allowed[s->state][to];
+    assert(ok && "session: transition the state machine does not have");
+    if (!ok) return -EINVAL;
+    s->state = (uint8_t)to;
+    if (to != SESSION_FREE) arm_deadline(e, s);
+    return 0;
+}
+
+session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer) {
+    session_t *s = table_take(e->table);
+    if (!s) return NULL;
+    s->next_free = SESSION_ID_NONE;
+    s->opened_ms = s->last_recv_ms = now_ms(e);
+    if (peer) sock_ip_pack(peer, &s->peer);
+    token_bucket_init(&s->packets, e->packet_rate, s->opened_ms);
+    token_bucket_init(&s->bytes, e->byte_rate, s->opened_ms);
+    io_attach(e->loop, &s->io, fd, s->id);
+    enter(e, s, SESSION_OPEN);
+    return s;
+}
+
+int session_to_logged_in(session_env_t *e, session_t *s) {
+    if (s->state != SESSION_OPEN) return -EINVAL;
+    return enter(e, s, SESSION_LOGGED_IN);
+}
+
+void session_to_flushing(session_env_t *e, session_t *s, reason_t why) {
     if (!session_takes_input(s)) return;
-    s->state = SESSION_FLUSHING;
     s->close_reason = (uint8_t)why;
-    /* A peer that never acknowledges (zero window, gone) must not hold the slot: the wait for the
-     * ack is bounded like the grace that follows it. */
-    s->notice_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
-    timer_arm(&w->timers, &s->timer, worker_now_ms(w) + WORKER_POLL_MS);
+    /* A peer that never acknowledges (zero window, gone) must not hold the slot. */
+    s->leave_ms = now_ms(e) + e->cfg->session.close_grace_ms;
+    enter(e, s, SESSION_FLUSHING);
 }
 
-void session_peer_closed(worker_t *w, session_t *s) {
-    if (!session_is_live(s)) return;
-    if (!output_owed(s)) {
-        session_close(w, s, REASON_CLIENT_CLOSE);
-        return;
-    }
-    /* Replies to the client's last frames (a request sent with its FIN) are still queued: they
-     * go out first, then close() sends our FIN after them. Bounded like a notice. */
-    s->peer_closed = 1;
-    if (session_takes_input(s)) {
-        s->state = SESSION_FLUSHING;
-        s->close_reason = REASON_CLIENT_CLOSE;
-        s->notice_deadline_ms = worker_now_ms(w) + w->cfg->session.close_grace_ms;
-        timer_arm(&w->timers, &s->timer, s->notice_deadline_ms);
-    }
-}
-
-void session_on_sent(worker_t *w, session_t *s) {
-    if (s->peer_closed && !output_owed(s)) session_close(w, s, REASON_CLIENT_CLOSE);
-}
-
-void session_grace(worker_t *w, session_t *s) {
+void session_to_grace(session_env_t *e, session_t *s) {
     if (s->state != SESSION_FLUSHING) return;
-    s->state = SESSION_GRACE;
-    timer_arm(&w->timers, &s->timer, worker_now_ms(w) + w->cfg->session.close_grace_ms);
+    s->leave_ms = now_ms(e) + e->cfg->session.close_grace_ms;
+    enter(e, s, SESSION_GRACE);
 }
 
-void session_kick(worker_t *w, session_t *s, reason_t why, const char *text) {
+/* Replies to the client's last frames (a request sent with its FIN) are still owed: they go out
+ * first, then close() sends our FIN after them, bounded like a notice. A session already told to
+ * go keeps its reason and its deadline. */
+static void to_draining(session_env_t *e, session_t *s) {
+    if (session_takes_input(s)) {
+        s->close_reason = REASON_CLIENT_CLOSE;
+        s->leave_ms = now_ms(e) + e->cfg->session.close_grace_ms;
+    }
+    enter(e, s, SESSION_DRAINING);
+}
+
+void session_peer_closed(session_env_t *e, session_t *s) {
+    if (!session_is_live(s) || s->state == SESSION_DRAINING) return;
+    if (output_owed(s)) to_draining(e, s);
+    else session_close(e, s, REASON_CLIENT_CLOSE);
+}
+
+void session_on_sent(session_env_t *e, session_t *s) {
+    if (s->state == SESSION_DRAINING && !output_owed(s)) session_close(e, s, REASON_CLIENT_CLOSE);
+}
+
+void session_kick(session_env_t *e, session_t *s, reason_t why, const char *text, size_t text_len) {
     if (!session_takes_input(s)) return;
-    size_t n = strlen(text);
-    uint16_t len = (uint16_t)(n > PROTO_KICK_TEXT_MAX ? PROTO_KICK_TEXT_MAX : n);
-    uint8_t *p = session_send_reserve(w, s, OP_KICK, (uint16_t)(2 + len));
+    uint16_t len = proto_kick_text_len(text_len);
+    uint8_t *p = session_send_reserve(e, s, OP_KICK, (uint16_t)(2 + len));
     if (!p) return; /* no room even for the notice: the session was reset as a slow reader */
     le_put_u16(p, (uint16_t)why);
     memcpy(p + 2, text, len);
-    session_notify(w, s, why);
+    session_to_flushing(e, s, why);
 }
 
 /* Bytes of the notice still on their way: queued here, in flight, or unacknowledged in the
  * kernel. 0 means the client has it. */
-static int notice_pending(worker_t *w, session_t *s) {
+static int notice_pending(session_t *s) {
     if (output_owed(s)) return 1;
     uint32_t unacked = 0;
     if (sock_unacked_bytes(s->io.fd, &unacked) < 0) return 0; /* no way to know: start the grace */
-    (void)w;
     return unacked != 0;
 }
 
-void session_on_deadline(worker_t *w, session_t *s) {
-    uint64_t now = worker_now_ms(w);
+static int due(uint64_t now, uint64_t since, uint32_t ms) { return ms && now >= since + ms; }
+
+void session_on_deadline(session_env_t *e, session_t *s) {
+    uint64_t now = now_ms(e);
+    const cfg_t *c = e->cfg;
     switch ((session_state_t)s->state) {
     case SESSION_OPEN:
-    case SESSION_LOGGED_IN: {
-        const cfg_t *c = w->cfg;
-        if (s->partial_since_ms && c->guard.partial_frame_timeout_ms &&
-            now >= s->partial_since_ms + c->guard.partial_frame_timeout_ms) {
-            session_abort(w, s, REASON_SLOW_SENDER); /* dribbling a frame to hold a slot */
-        } else if (s->state == SESSION_OPEN && c->session.login_timeout_ms && now >= s->opened_ms + c->session.login_timeout_ms) {
-            session_abort(w, s, REASON_LOGIN_TIMEOUT); /* never logged in: slowloris or a stray port scan */
-        } else if (c->session.idle_timeout_ms && now >= s->last_recv_ms + c->session.idle_timeout_ms) {
-            session_kick(w, s, REASON_IDLE_TIMEOUT, "idle timeout");
-        } else {
-            arm_active_deadline(w, s); /* traffic since arming moved the idle deadline */
-        }
+    case SESSION_LOGGED_IN:
+        if (s->partial_since_ms && due(now, s->partial_since_ms, c->guard.partial_frame_timeout_ms))
+            session_abort(e, s, REASON_SLOW_SENDER); /* dribbling a frame to hold a slot */
+        else if (s->state == SESSION_OPEN && due(now, s->opened_ms, c->session.login_timeout_ms))
+            session_abort(e, s, REASON_LOGIN_TIMEOUT); /* never logged in: slowloris or a stray port scan */
+        else if (due(now, s->last_recv_ms, c->session.idle_timeout_ms))
+            session_kick(e, s, REASON_IDLE_TIMEOUT, "idle timeout", strlen("idle timeout"));
+        else
+            arm_deadline(e, s); /* traffic since arming moved the idle deadline */
         break;
-    }
     case SESSION_FLUSHING:
-        if (s->peer_closed && !output_owed(s)) session_close(w, s, REASON_CLIENT_CLOSE);
-        else if (!s->peer_closed && !notice_pending(w, s)) session_grace(w, s);
-        else if (now >= s->notice_deadline_ms) session_abort(w, s, (reason_t)s->close_reason);
-        else timer_arm(&w->timers, &s->timer, now + WORKER_POLL_MS);
+        if (!notice_pending(s)) session_to_grace(e, s);
+        else if (now >= s->leave_ms) session_abort(e, s, (reason_t)s->close_reason);
+        else arm_deadline(e, s);
         break;
-    case SESSION_GRACE:
-        session_abort(w, s, (reason_t)s->close_reason); /* the client did not close first */
+    case SESSION_GRACE:    /* the client did not close first */
+    case SESSION_DRAINING: /* the client closed but does not take what it is owed */
+        session_abort(e, s, (reason_t)s->close_reason);
         break;
     case SESSION_FREE:
     case SESSION_CLOSING:
+    case SESSION_STATE_COUNT:
         break;
     }
 }
 
-void session_track_partial(worker_t *w, session_t *s) {
+void session_track_partial(session_env_t *e, session_t *s) {
     if (!frame_reader_mid_frame(&s->reader)) {
         s->partial_since_ms = 0; /* the idle/login deadline armed stays; it re-arms when it fires */
         return;
     }
-    if (s->partial_since_ms || !w->cfg->guard.partial_frame_timeout_ms) return;
-    s->partial_since_ms = worker_now_ms(w);
-    uint64_t d = s->partial_since_ms + w->cfg->guard.partial_frame_timeout_ms;
-    if (!timer_armed(&s->timer) || d < s->timer.expires_ms) timer_arm(&w->timers, &s->timer, d);
+    if (s->partial_since_ms || !e->cfg->guard.partial_frame_timeout_ms) return;
+    s->partial_since_ms = now_ms(e);
+    uint64_t d = s->partial_since_ms + e->cfg->guard.partial_frame_timeout_ms;
+    if (!timer_armed(&s->timer) || d < s->timer.expires_ms) timer_arm(e->timers, &s->timer, d);
 }
 
-static void begin_close(worker_t *w, session_t *s, reason_t why, io_close_mode_t mode) {
+void session_to_closing(session_env_t *e, session_t *s, reason_t why, io_close_mode_t mode) {
     if (!session_is_live(s)) return;
     /* A session told to go keeps the reason it was told for (logout, kick, shutdown). */
     if (session_takes_input(s) || s->close_reason == REASON_NONE) s->close_reason = (uint8_t)why;
     s->abortive = mode == IO_CLOSE_ABORT;
-    s->state = SESSION_CLOSING;
-    timer_cancel(&w->timers, &s->timer);
+    enter(e, s, SESSION_CLOSING);
     /* The queue is dropped (never sent again: the session is no longer live) but its chunks go
      * back to the pool only at IO_CLOSED: a cancelled send may still be reading them, and a
      * reused chunk would put another session's bytes on this socket. */
-    io_close(w->loop, &s->io, mode);
+    io_close(e->loop, &s->io, mode);
 }
 
-void session_close(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, why, IO_CLOSE_NORMAL); }
-
-void session_abort(worker_t *w, session_t *s, reason_t why) { begin_close(w, s, why, IO_CLOSE_ABORT); }
-
-void session_release(worker_t *w, session_t *s) {
+void session_to_free(session_env_t *e, session_t *s) {
     if (s->state != SESSION_CLOSING) return;
-    worker_count_disconnect(w, s);
-    if (s->in_game) logic_post(w->logic, w, s->id, LOGIC_IN_LEAVE, 0, NULL, 0);
-    stat_sub(&w->stats.sessions_active, 1);
-    if (guard_release(w->guard, &s->peer, (reason_t)s->close_reason, worker_now_ms(w))) {
-        char ip[64];
-        log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
-                 w->cfg->guard.ban_seconds, w->cfg->guard.autoban_kicks, w->cfg->guard.autoban_window_s);
-    }
-    timer_cancel(&w->timers, &s->timer);
-    frame_reader_reset(&s->reader, &w->frame_bufs);
-    sendq_clear(&s->sendq, &w->send_chunks);
-    table_put(&w->sessions, s);
+    e->hooks->ended(e->hooks_ctx, s);
+    timer_cancel(e->timers, &s->timer);
+    frame_reader_reset(&s->reader, e->frame_bufs);
+    sendq_clear(&s->sendq, e->send_chunks);
+    enter(e, s, SESSION_FREE);
+    table_put(e->table, s);
 }
 
-uint8_t *session_send_reserve(worker_t *w, session_t *s, uint16_t op, uint16_t len) {
+uint8_t *session_send_reserve(session_env_t *e, session_t *s, uint16_t op, uint16_t len) {
     if (!session_is_live(s)) return NULL;
     int err = 0;
-    uint8_t *p = frame_reserve(&s->sendq, &w->send_chunks, w->cfg->session.send_queue_limit_bytes, op, len, &err);
+    uint8_t *p = frame_reserve(&s->sendq, e->send_chunks, e->cfg->session.send_queue_limit_bytes, op, len, &err);
     if (!p && err == -ENOBUFS) {
         /* The peer stopped reading: buffering on its behalf would let one client hold the
          * server's memory, so it goes. */
-        session_abort(w, s, REASON_SLOW_READER);
+        session_abort(e, s, REASON_SLOW_READER);
         return NULL;
     }
     if (!p) {
@@ -266,19 +285,26 @@ uint8_t *session_send_reserve(worker_t *w, session_t *s, uint16_t op, uint16_t l
         log_error("frame_too_large", "session=%u op=0x%04x payload_len=%u", s->id, op, len);
         return NULL;
     }
-    stat_add(&w->stats.frames_out, 1);
-    worker_mark_dirty(w, s);
+    e->hooks->output(e->hooks_ctx, s);
     return p;
 }
 
-int session_send(worker_t *w, session_t *s, uint16_t op, const void *payload, uint16_t len) {
-    uint8_t *p = session_send_reserve(w, s, op, len);
+int session_send(session_env_t *e, session_t *s, uint16_t op, const void *payload, uint16_t len) {
+    uint8_t *p = session_send_reserve(e, s, op, len);
     if (!p) return -EPIPE;
     if (len) memcpy(p, payload, len);
     return 0;
 }
 
-const char *session_state_name(const session_t *s) {
-    static const char *const names[] = { "free", "open", "logged_in", "flushing", "grace", "closing" };
-    return s->state < sizeof names / sizeof names[0] ? names[s->state] : "unknown";
+const char *session_state_label(session_state_t st) {
+    static const char *const names[SESSION_STATE_COUNT] = { "free", "open", "logged_in", "flushing",
+                                                            "grace", "draining", "closing" };
+    return st < SESSION_STATE_COUNT ? names[st] : "unknown";
+}
+
+const char *session_state_name(const session_t *s) { return session_state_label((session_state_t)s->state); }
+
+void session_describe(session_env_t *e, const session_t *s, session_record_t *out) {
+    *out = (session_record_t){ .id = s->id, .peer = s->peer, .state = s->state, .age_ms = now_ms(e) - s->opened_ms,
+                               .bytes_in = s->bytes_in, .bytes_out = s->bytes_out };
 }

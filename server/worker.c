@@ -6,33 +6,48 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dispatch.h"
 #include "log.h"
-#include "logic.h"
-#include "strbuf.h"
 
 static session_t *session_of(io_handle_t *h) { return (session_t *)h; }
 
-void worker_mark_dirty(worker_t *w, session_t *s) {
+/* ---- the session layer's hooks ---- */
+
+static void on_session_output(void *ctx, session_t *s) {
+    worker_t *w = ctx;
+    stat_add(&w->stats.frames_out, 1);
     if (s->dirty) return;
     s->dirty = 1;
     w->dirty[w->dirty_count++] = (uint32_t)(s - w->sessions.slots);
 }
 
-void worker_count_disconnect(worker_t *w, session_t *s) {
+/* Counts and logs a session's end once, tells the game, gives back its address's admission. */
+static void on_session_ended(void *ctx, session_t *s) {
+    worker_t *w = ctx;
     reason_t r = (reason_t)s->close_reason;
     stat_add(&w->stats.disconnects[r], 1);
+    stat_sub(&w->stats.sessions_active, 1);
     /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. The peer is
      * formatted only for a line that will be written. */
     log_level_t level = r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO;
-    if (!log_enabled(level)) return;
-    char peer[64];
-    log_emit(level, "disconnect",
-             "session=%u peer=%s reason=%s close=%s bytes_in=%llu bytes_out=%llu age_ms=%llu", s->id,
-             sock_ip_str(&s->peer, peer, sizeof peer), reason_name(r), s->abortive ? "rst" : "fin",
-             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
-             (unsigned long long)(worker_now_ms(w) - s->opened_ms));
+    if (log_enabled(level)) {
+        char peer[SOCK_IP_STR_MAX];
+        log_emit(level, "disconnect",
+                 "session=%u peer=%s reason=%s close=%s bytes_in=%llu bytes_out=%llu age_ms=%llu", s->id,
+                 sock_ip_str(&s->peer, peer, sizeof peer), reason_name(r), s->abortive ? "rst" : "fin",
+                 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
+                 (unsigned long long)(worker_now_ms(w) - s->opened_ms));
+    }
+    if (s->in_game) game_link_post(w->game, w->index, s->id, GAME_IN_LEAVE, 0, NULL, 0);
+    if (guard_release(w->guard, &s->peer, r, worker_now_ms(w))) {
+        char ip[SOCK_IP_STR_MAX];
+        log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
+                 w->cfg->guard.ban_seconds, w->cfg->guard.autoban_kicks, w->cfg->guard.autoban_window_s);
+    }
 }
+
+static const session_hooks_t worker_session_hooks = { on_session_output, on_session_ended };
+
+/* ---- completions ---- */
 
 static void on_accepted(worker_t *w, const io_event_t *ev) {
     if (ev->res < 0) {
@@ -45,14 +60,14 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
     reason_t refused = guard_admit(w->guard, &ip, worker_now_ms(w));
     session_t *s = NULL;
     if (!refused) {
-        if (!atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) s = session_open(w, ev->accepted_fd, ev->peer);
+        if (!atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) s = session_open(&w->env, ev->accepted_fd, ev->peer);
         if (!s) guard_release(w->guard, &ip, REASON_NONE, worker_now_ms(w)); /* give back the admission */
     }
     if (!s) {
         /* Banned, over its address's limit, full or stopping: RST before any session memory. */
         if (refused) stat_add(&w->stats.disconnects[refused], 1);
         else stat_add(&w->stats.rejected_full, 1);
-        char peer[64];
+        char peer[SOCK_IP_STR_MAX];
         log_debug("refused", "peer=%s reason=%s", sock_ip_str(&ip, peer, sizeof peer),
                   refused ? reason_name(refused) : "full");
         sock_set_abortive(ev->accepted_fd);
@@ -63,7 +78,7 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
     stat_add(&w->stats.sessions_active, 1);
     if (w->cfg->socket.nodelay) sock_set_nodelay(s->io.fd, true);
     int rc = io_recv_start(w->loop, &s->io);
-    if (rc < 0) session_abort(w, s, REASON_IO_ERROR);
+    if (rc < 0) session_abort(&w->env, s, REASON_IO_ERROR);
 }
 
 typedef struct feed_ctx {
@@ -75,21 +90,21 @@ static int on_frame(void *ctx, const frame_t *f) {
     feed_ctx_t *fc = ctx;
     stat_add(&fc->w->stats.frames_in, 1);
     if (!token_bucket_take(&fc->s->packets, &fc->w->packet_rate, worker_now_ms(fc->w), 1)) {
-        session_abort(fc->w, fc->s, REASON_FLOOD);
+        session_abort(&fc->w->env, fc->s, REASON_FLOOD);
         return 1;
     }
-    return dispatch_frame(fc->w, fc->s, f);
+    return dispatch_frame(&fc->w->dispatch, fc->s, f);
 }
 
 static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     if (ev->res == 0) {
         /* The client closed first: we close after it (no TIME_WAIT here), at once or as soon as
          * the replies it is owed have gone (no CLOSE_WAIT either). */
-        session_peer_closed(w, s);
+        session_peer_closed(&w->env, s);
         return;
     }
     if (ev->res < 0) {
-        session_abort(w, s, REASON_IO_ERROR);
+        session_abort(&w->env, s, REASON_IO_ERROR);
         return;
     }
     s->bytes_in += (uint64_t)ev->res;
@@ -97,37 +112,41 @@ static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     if (!session_takes_input(s)) return; /* told to go: input is read (to see the FIN) and dropped */
     s->last_recv_ms = worker_now_ms(w);
     if (!token_bucket_take(&s->bytes, &w->byte_rate, s->last_recv_ms, (uint32_t)ev->res)) {
-        session_abort(w, s, REASON_FLOOD);
+        session_abort(&w->env, s, REASON_FLOOD);
         return;
     }
     feed_ctx_t fc = { w, s };
     int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, ev->data,
                                (size_t)ev->res, on_frame, &fc);
-    if (rc == FRAME_EBADLEN) session_abort(w, s, REASON_BAD_FRAME);
-    else if (rc == 0) session_track_partial(w, s);
+    if (rc == FRAME_EBADLEN) session_abort(&w->env, s, REASON_BAD_FRAME);
+    else if (rc == 0) session_track_partial(&w->env, s);
 }
 
 static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
     if (ev->res < 0) {
-        session_abort(w, s, REASON_IO_ERROR);
+        session_abort(&w->env, s, REASON_IO_ERROR);
         return;
     }
     sendq_consume(&s->sendq, &w->send_chunks, (uint32_t)ev->res);
     s->bytes_out += (uint64_t)ev->res;
     stat_add(&w->stats.bytes_out, (uint64_t)ev->res);
-    if (s->sendq.bytes) worker_mark_dirty(w, s);
-    else session_on_sent(w, s);
+    if (s->sendq.bytes) on_session_output(w, s);
+    else session_on_sent(&w->env, s);
+}
+
+/* ---- commands from other threads ---- */
+
+void worker_wake(void *worker) {
+    io_loop_t *loop = atomic_load(&((worker_t *)worker)->wake_loop);
+    if (loop) io_wake(loop);
 }
 
 int worker_post(worker_t *w, const worker_cmd_t *cmd) {
     int rc = mpsc_push(w->commands, cmd);
     if (rc < 0) return rc;
-    io_loop_t *loop = atomic_load(&w->wake_loop);
-    if (loop) io_wake(loop);
+    worker_wake(w);
     return 0;
 }
-
-static token_bucket_rate_t rate_of(uint32_t per_sec, uint32_t burst, uint32_t floor);
 
 typedef struct ip_abort {
     worker_t *w;
@@ -137,26 +156,32 @@ typedef struct ip_abort {
 static void abort_if_from(void *ctx, session_t *s) {
     ip_abort_t *a = ctx;
     if (session_is_live(s) && guard_same_group(a->w->guard, &s->peer, &a->cmd->ip))
-        session_abort(a->w, s, (reason_t)a->cmd->reason);
+        session_abort(&a->w->env, s, (reason_t)a->cmd->reason);
 }
 
 static void describe_session(void *ctx, session_t *s) {
     worker_t *w = ctx;
-    strbuf_t *sb = &((worker_snapshot_t *)w->snapshot)->parts[w->index];
-    char peer[64];
-    sb_printf(sb, "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\",\"age_ms\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
-              sb->len ? "," : "", s->id, sock_ip_str(&s->peer, peer, sizeof peer), session_state_name(s),
-              (unsigned long long)(worker_now_ms(w) - s->opened_ms), (unsigned long long)s->bytes_in,
-              (unsigned long long)s->bytes_out);
+    session_record_list_t *list = &((worker_snapshot_t *)w->snapshot)->parts[w->index];
+    if (list->n == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 64;
+        list->v = gs_realloc(list->v, list->cap * sizeof *list->v);
+    }
+    session_describe(&w->env, s, &list->v[list->n++]);
 }
 
-/* Takes a reloaded config: every reader of w->cfg is this thread, so the swap is the whole job. */
+/* A burst of 0 means one second's worth; a byte burst below one receive buffer would refuse
+ * every full read, whatever the rate. */
+static token_bucket_rate_t rate_of(uint32_t per_sec, uint32_t burst, uint32_t floor) {
+    uint32_t b = burst ? burst : per_sec;
+    return (token_bucket_rate_t){ per_sec, per_sec && b < floor ? floor : b };
+}
+
+/* Every reader of w->cfg is this thread, so taking a config is the swap and what derives from it. */
 static void take_config(worker_t *w, const cfg_t *c) {
-    int buffers_changed = c->socket.sndbuf != w->cfg->socket.sndbuf || c->socket.rcvbuf != w->cfg->socket.rcvbuf;
     w->cfg = c;
+    w->env.cfg = c;
     w->packet_rate = rate_of(c->guard.max_packets_per_sec, c->guard.packets_burst, 1);
     w->byte_rate = rate_of(c->guard.max_bytes_per_sec, c->guard.bytes_burst, c->io.recv_buffer_bytes);
-    if (buffers_changed && w->listener.fd != SOCK_INVALID) sock_set_buffers(w->listener.fd, c->socket.sndbuf, c->socket.rcvbuf);
 }
 
 static void run_commands(worker_t *w) {
@@ -170,7 +195,10 @@ static void run_commands(worker_t *w) {
             continue;
         }
         if (cmd.kind == WORKER_CMD_RELOAD) {
-            take_config(w, ((worker_reload_t *)cmd.ptr)->cfg);
+            const cfg_t *c = ((worker_reload_t *)cmd.ptr)->cfg;
+            int buffers_changed = c->socket.sndbuf != w->cfg->socket.sndbuf || c->socket.rcvbuf != w->cfg->socket.rcvbuf;
+            take_config(w, c);
+            if (buffers_changed && w->listener.fd != SOCK_INVALID) sock_set_buffers(w->listener.fd, c->socket.sndbuf, c->socket.rcvbuf);
             atomic_fetch_sub(&((worker_reload_t *)cmd.ptr)->pending, 1);
             continue;
         }
@@ -181,27 +209,21 @@ static void run_commands(worker_t *w) {
         }
         session_t *s = session_table_find(&w->sessions, cmd.session_id);
         if (!s) continue; /* ended meanwhile, or a stale id: the generation says so */
-        if (cmd.kind == WORKER_CMD_KICK) session_kick(w, s, (reason_t)cmd.reason, "kicked by the server");
-        else session_abort(w, s, (reason_t)cmd.reason);
+        static const char kicked[] = "kicked by the server";
+        if (cmd.kind == WORKER_CMD_KICK) session_kick(&w->env, s, (reason_t)cmd.reason, kicked, sizeof kicked - 1);
+        else session_abort(&w->env, s, (reason_t)cmd.reason);
     }
 }
 
 /* What the logic thread sent during its last tick: frames are queued for this turn's flush, so
  * all of a session's frames of one tick leave in one send. */
-static void apply_logic_record(worker_t *w, const logic_record_t *r) {
+static void apply_game_record(void *ctx, const game_record_t *r) {
+    worker_t *w = ctx;
     session_t *s = session_table_find(&w->sessions, r->session);
     if (!s || !session_takes_input(s)) return; /* ended, or leaving: the game's word comes too late */
-    if (r->kind == LOGIC_OUT_FRAME) {
-        session_send(w, s, r->op, r->data, r->len);
-    } else if (r->kind == LOGIC_OUT_KICK) {
-        char text[PROTO_KICK_TEXT_MAX + 1];
-        size_t n = r->len < PROTO_KICK_TEXT_MAX ? r->len : PROTO_KICK_TEXT_MAX;
-        memcpy(text, r->data, n);
-        text[n] = '\0';
-        session_kick(w, s, (reason_t)r->op, text);
-    } else {
-        session_abort(w, s, (reason_t)r->op);
-    }
+    if (r->kind == GAME_OUT_FRAME) session_send(&w->env, s, r->op, r->data, r->len);
+    else if (r->kind == GAME_OUT_KICK) session_kick(&w->env, s, (reason_t)r->op, (const char *)r->data, r->len);
+    else session_abort(&w->env, s, (reason_t)r->op);
 }
 
 static void on_event(void *ctx, const io_event_t *ev) {
@@ -217,7 +239,7 @@ static void on_event(void *ctx, const io_event_t *ev) {
         on_sent(w, session_of(ev->handle), ev);
         break;
     case IO_CLOSED:
-        if (ev->handle != &w->listener) session_release(w, session_of(ev->handle));
+        if (ev->handle != &w->listener) session_to_free(&w->env, session_of(ev->handle));
         break;
     case IO_WOKEN:
         run_commands(w);
@@ -236,45 +258,51 @@ static void flush_dirty(worker_t *w) {
         const uint8_t *p = sendq_peek(&s->sendq, &len);
         if (!p) continue;
         stat_add(&w->stats.send_calls, 1);
-        if (io_send(w->loop, &s->io, p, len) < 0) session_abort(w, s, REASON_IO_ERROR);
+        if (io_send(w->loop, &s->io, p, len) < 0) session_abort(&w->env, s, REASON_IO_ERROR);
     }
     w->dirty_count = 0;
 }
 
-/* A burst of 0 means one second's worth; a byte burst below one receive buffer would refuse
- * every full read, whatever the rate. */
-static token_bucket_rate_t rate_of(uint32_t per_sec, uint32_t burst, uint32_t floor) {
-    uint32_t b = burst ? burst : per_sec;
-    return (token_bucket_rate_t){ per_sec, per_sec && b < floor ? floor : b };
-}
+/* ---- life ---- */
 
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots) {
     memset(w, 0, sizeof *w);
     w->index = index;
-    w->cfg = cfg;
     w->guard = guard;
-    w->packet_rate = rate_of(cfg->guard.max_packets_per_sec, cfg->guard.packets_burst, 1);
-    w->byte_rate = rate_of(cfg->guard.max_bytes_per_sec, cfg->guard.bytes_burst, cfg->io.recv_buffer_bytes);
     w->backend = backend;
     w->listen_fd = listen_fd;
     atomic_init(&w->stop_requested, false);
     atomic_init(&w->wake_loop, NULL);
     session_table_init(&w->sessions, slot_base, slots);
-    w->clock_us = os_now_us;
-    timer_wheel_init(&w->timers, w->clock_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
+    w->clock = (loop_clock_t){ .read_us = os_now_us };
+    timer_wheel_init(&w->timers, os_now_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
     pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
+    w->env = (session_env_t){ .timers = &w->timers, .send_chunks = &w->send_chunks, .frame_bufs = &w->frame_bufs,
+                              .clock = &w->clock, .packet_rate = &w->packet_rate, .byte_rate = &w->byte_rate,
+                              .table = &w->sessions, .hooks = &worker_session_hooks, .hooks_ctx = w };
+    w->dispatch = (dispatch_env_t){ .sessions = &w->env, .lane = index };
+    take_config(w, cfg);
     return mpsc_init(&w->commands, cfg->io.command_queue, sizeof(worker_cmd_t));
 }
 
+void worker_attach_game(worker_t *w, game_link_t *game) {
+    w->game = game;
+    w->dispatch.game = game;
+}
+
 static void on_deadline(void *ctx, timer_node_t *t) {
-    session_on_deadline(ctx, (session_t *)((char *)t - offsetof(session_t, timer)));
+    worker_t *w = ctx;
+    session_on_deadline(&w->env, (session_t *)((char *)t - offsetof(session_t, timer)));
 }
 
 /* Every frame already received has been answered into the queue; the KICK goes after it. */
-static void kick_for_shutdown(void *ctx, session_t *s) { session_kick(ctx, s, REASON_SHUTDOWN, "server shutting down"); }
+static void kick_for_shutdown(void *ctx, session_t *s) {
+    static const char text[] = "server shutting down";
+    session_kick(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN, text, sizeof text - 1);
+}
 
 int worker_open(worker_t *w) {
     io_loop_config_t lc = {
@@ -285,6 +313,7 @@ int worker_open(worker_t *w) {
     };
     int rc = w->backend->loop_open(&w->loop, &lc, on_event, w);
     if (rc < 0) return rc;
+    w->env.loop = w->loop;
     io_attach(w->loop, &w->listener, w->listen_fd, SESSION_ID_NONE);
     w->listen_fd = SOCK_INVALID; /* the listener handle owns it now */
     if ((rc = io_accept_start(w->loop, &w->listener)) < 0) return rc;
@@ -305,14 +334,14 @@ int worker_turn(worker_t *w, int max_wait_ms) {
         flush_dirty(w);
     }
     if (w->stopping && w->sessions.active == 0 && w->listener.state == IO_HANDLE_CLOSED) return 1;
-    w->now_fresh = false;
+    loop_clock_stale(&w->clock);
     int timeout = timer_wheel_timeout_ms(&w->timers, worker_now_ms(w));
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) timeout = max_wait_ms;
-    w->now_fresh = false; /* events after the wait read the clock afresh */
+    loop_clock_stale(&w->clock); /* events after the wait read the clock afresh */
     int rc = io_run_once(w->loop, timeout);
-    w->now_fresh = false;
+    loop_clock_stale(&w->clock);
     timer_wheel_advance(&w->timers, worker_now_ms(w), on_deadline, w);
-    if (w->logic) logic_drain(w->logic, w, apply_logic_record);
+    if (w->game) game_link_drain(w->game, w->index, apply_game_record, w);
     if (rc < 0) return rc;
     flush_dirty(w);
     return 0;
@@ -334,8 +363,7 @@ void worker_run(void *arg) {
 
 void worker_request_stop(worker_t *w) {
     atomic_store(&w->stop_requested, true);
-    io_loop_t *loop = atomic_load(&w->wake_loop);
-    if (loop) io_wake(loop);
+    worker_wake(w);
 }
 
 void worker_destroy(worker_t *w) {

@@ -1,6 +1,7 @@
 /* worker: one event loop on one thread, owning its listener, its slice of the session table,
  * its pools and its counters. Everything on the hot path happens here without locks; other
- * threads reach a worker only through worker_request_stop (and, later, its command queue). */
+ * threads reach a worker only through its command queue (worker_post) and worker_request_stop.
+ * It owns the sessions through the session layer (session.h) and answers that layer's hooks. */
 #ifndef GSKEL_WORKER_H
 #define GSKEL_WORKER_H
 
@@ -8,41 +9,25 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dispatch.h"
+#include "game_link.h"
+#include "guard.h"
 #include "io.h"
+#include "loop_clock.h"
+#include "mpsc.h"
 #include "os.h"
 #include "pool.h"
 #include "reason.h"
 #include "session.h"
-#include "guard.h"
+#include "stats.h"
 #include "timer.h"
-#include "mpsc.h"
 #include "token_bucket.h"
 
-/* Timer wheel resolution and size (one revolution = 40.96 s), and how often a kick notice's
- * acknowledgement is polled. Resolutions, not limits: the limits are session.* config keys. */
+/* Timer wheel resolution and size (one revolution = 40.96 s). Resolutions, not limits: the limits
+ * are session.* config keys. */
 #define WORKER_TICK_MS 10u
 #define WORKER_WHEEL_SLOTS 4096u
-#define WORKER_POLL_MS 10u
 
-/* A counter with one writer (its worker) and readers anywhere (metrics): relaxed loads and
- * stores, no read-modify-write, so counting costs a plain add on the hot path. */
-typedef _Atomic uint64_t stat_t;
-static inline void stat_add(stat_t *c, uint64_t n) {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-}
-static inline void stat_sub(stat_t *c, uint64_t n) { stat_add(c, (uint64_t)0 - n); }
-static inline uint64_t stat_read(const stat_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
-
-typedef struct worker_stats {
-    stat_t accepted;
-    stat_t sessions_active;   /* gauge */
-    stat_t rejected_full;  /* reset at accept: the session table was full */
-    stat_t accept_errors;
-    stat_t disconnects[REASON_COUNT];
-    stat_t bytes_in, bytes_out;
-    stat_t frames_in, frames_out;
-    stat_t send_calls;     /* io_send calls: frames_out / send_calls is the coalescing ratio */
-} worker_stats_t;
 
 /* Work for a worker from another thread (admin endpoint, logic thread), by session id. */
 typedef enum {
@@ -63,8 +48,8 @@ typedef struct worker_cmd {
 
 /* A listing of sessions, filled by every worker (one part each) for the admin endpoint. */
 typedef struct worker_snapshot {
-    _Atomic uint32_t pending; /* workers yet to fill their part */
-    struct strbuf *parts;     /* one per worker: JSON objects, comma-separated */
+    _Atomic uint32_t pending;     /* workers yet to fill their part */
+    session_record_list_t *parts; /* one per worker */
 } worker_snapshot_t;
 
 /* A config change for every worker; the old config is freed once all have taken the new one. */
@@ -82,18 +67,18 @@ typedef struct worker {
     sock_t listen_fd;
     io_handle_t listener;
     session_table_t sessions;
+    session_env_t env;        /* what the session layer runs on: all of the above it needs */
+    dispatch_env_t dispatch;  /* what the op handlers run on */
     pool_t send_chunks;
     pool_t frame_bufs;        /* partial frames cut across reads */
     timer_wheel_t timers;     /* every session's deadline */
+    loop_clock_t clock;       /* one clock read per loop turn; a test clock in the session fuzzer */
     mpsc_t *commands;         /* worker_cmd_t from other threads, drained every loop turn */
-    struct game *logic;       /* the logic thread's rings (NULL: no game compiled in) */
+    game_link_t *game;        /* this worker's lane to the logic thread (NULL: no game) */
     void *snapshot;           /* the worker_snapshot_t being filled (run_commands only) */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
     token_bucket_rate_t packet_rate, byte_rate;
-    uint64_t now_ms;          /* monotonic ms, read once per loop turn (worker_now_ms) */
-    bool now_fresh;
     bool stopping;            /* the stop request was acted on: no listener, sessions told */
-    uint64_t (*clock_us)(void); /* os_now_us; a test clock in the session fuzzer */
     uint32_t *dirty;          /* slot indexes with output to flush this turn */
     uint32_t dirty_count;
     worker_stats_t stats;
@@ -108,6 +93,8 @@ typedef struct worker {
  * opened by worker_run on the worker's thread. */
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots);
+/* Before the thread runs: the worker's lane to the logic thread. */
+void worker_attach_game(worker_t *w, game_link_t *game);
 /* On the worker's own thread: opens its loop and starts accepting. */
 int worker_open(worker_t *w);
 /* One loop turn: wait at most max_wait_ms (-1: until the next deadline or event), handle what
@@ -120,22 +107,14 @@ void worker_run(void *arg);
 /* Async-signal-safe: an atomic store and an eventfd write. */
 void worker_request_stop(worker_t *w);
 void worker_destroy(worker_t *w);
-
-void worker_mark_dirty(worker_t *w, session_t *s);
+/* Any thread (async-signal-safe): ends the worker's wait, once its loop exists. */
+void worker_wake(void *worker);
 
 /* Any thread: queues a command for the worker that owns cmd->session_id and wakes it.
  * -EAGAIN if its queue is full (the caller reports it; nothing blocks). */
 int worker_post(worker_t *w, const worker_cmd_t *cmd);
 
 /* The loop turn's time: one clock read per turn, however many events it handles. */
-static inline uint64_t worker_now_ms(worker_t *w) {
-    if (!w->now_fresh) {
-        w->now_ms = w->clock_us() / 1000u;
-        w->now_fresh = true;
-    }
-    return w->now_ms;
-}
-/* Counts and logs a session's end once (called by session_release). */
-void worker_count_disconnect(worker_t *w, session_t *s);
+static inline uint64_t worker_now_ms(worker_t *w) { return loop_clock_ms(&w->clock); }
 
 #endif

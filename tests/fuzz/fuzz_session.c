@@ -2,7 +2,7 @@
  * dispatch.c, guard.c) driven through a fake io backend by an arbitrary sequence of operations:
  * connections arriving, frames and raw bytes, FINs, resets, send completions (whole, partial,
  * failed), acknowledgements, clock steps, kick/abort/ban commands and a stop, in any order. The
- * clock is the fuzzer's (worker.clock_us), so every deadline path is reachable in microseconds.
+ * clock is the fuzzer's (worker.clock.read_us), so every deadline path is reachable in microseconds.
  *
  * The fake backend keeps the io.h contract on its side and checks the worker keeps it on the
  * other (one send at a time, nothing after io_close, no FIN before the client's). After the
@@ -478,7 +478,7 @@ static void check_table(worker_t *w) {
         if (!c || c->closed_events) abort(); /* a released handle still in the table */
         if ((s->state == SESSION_CLOSING) != c->closed) abort();
         /* A session told to go must have a deadline, or a silent peer would hold it forever. */
-        if ((s->state == SESSION_FLUSHING || s->state == SESSION_GRACE) && !timer_armed(&s->timer)) abort();
+        if ((s->state == SESSION_FLUSHING || s->state == SESSION_GRACE || s->state == SESSION_DRAINING) && !timer_armed(&s->timer)) abort();
     }
     if (live != w->sessions.active || stat_read(&w->stats.sessions_active) != live) abort();
 }
@@ -636,8 +636,8 @@ static void dump_sessions(worker_t *w) {
         session_t *s = &w->sessions.slots[i];
         if (s->state == SESSION_FREE) continue;
         conn_t *c = conn_of(&s->io);
-        fprintf(stderr, "slot=%u id=%u state=%s reason=%u peer_closed=%u sendq=%u busy=%d timer=%d expires_ms=%llu "
-                "conn=%d fin=%d closed=%d\n", i, s->id, session_state_name(s), s->close_reason, s->peer_closed,
+        fprintf(stderr, "slot=%u id=%u state=%s reason=%u sendq=%u busy=%d timer=%d expires_ms=%llu "
+                "conn=%d fin=%d closed=%d\n", i, s->id, session_state_name(s), s->close_reason,
                 s->sendq.bytes, io_send_busy(&s->io), timer_armed(&s->timer), (unsigned long long)s->timer.expires_ms,
                 c ? (int)(c - fake.conns) : -1, c ? c->fin_delivered : -1, c ? c->closed : -1);
     }
@@ -709,7 +709,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     worker_t w;
     if (worker_init(&w, &cfg, 0, &fake_ops, guard, listen_fd, 0, SLOTS) != 0) abort();
     /* The fuzzer's clock from the start: the wheel is re-based on it. */
-    w.clock_us = fake_clock_us;
+    w.clock.read_us = fake_clock_us;
     timer_wheel_destroy(&w.timers);
     timer_wheel_init(&w.timers, fake.now_us / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     if (worker_open(&w) != 0) abort();
