@@ -89,38 +89,32 @@ int os_cpu_count(void) {
     return n > 0 ? (int)n : 1;
 }
 
-static os_stop_fn stop_fn;
+/* One callback per signal we take; the handler only forwards (async-signal-safe callers). */
+static os_stop_fn signal_fns[NSIG];
 
 static void on_signal(int signo) {
-    if (stop_fn) stop_fn(signo);
+    if (signo > 0 && signo < NSIG && signal_fns[signo]) signal_fns[signo](signo);
 }
 
-int os_on_stop_signals(os_stop_fn fn) {
-    stop_fn = fn;
+static int take_signal(int signo, os_stop_fn fn) {
+    signal_fns[signo] = fn;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
+    return sigaction(signo, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int os_on_stop_signals(os_stop_fn fn) {
+    int rc = take_signal(SIGINT, fn);
+    if (rc == 0) rc = take_signal(SIGTERM, fn);
+    if (rc < 0) return rc;
     /* A peer's reset must be an error on the send, not the death of the process. */
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
-static os_stop_fn reload_fn;
-
-static void on_reload(int signo) {
-    if (reload_fn) reload_fn(signo);
-}
-
-int os_on_reload_signal(os_stop_fn fn) {
-    reload_fn = fn;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_reload;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(SIGHUP, &sa, NULL) < 0 ? -errno : 0;
-}
+int os_on_reload_signal(os_stop_fn fn) { return take_signal(SIGHUP, fn); }
 
 void os_sleep_ms(uint32_t ms) {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
