@@ -26,6 +26,8 @@ enum {
 #define PROTO_LOGIN_NAME_MAX 32u
 /* Longest KICK text sent, bytes: a notice for people, not a payload. */
 #define PROTO_KICK_TEXT_MAX 200u
+/* PONG {u64 client_time, u64 server_time}. */
+#define PROTO_PONG_BYTES 16u
 
 /* How much of a kick's text a KICK frame carries. */
 static inline uint16_t proto_kick_text_len(size_t n) {

@@ -102,6 +102,8 @@ extern const io_backend_ops_t *const io_backends[];
  * probes OK. Returns 0, or -ENOENT (not built in) / the probe's error, with a reason in why (for
  * auto: why each earlier one was skipped). */
 int io_backend_select(const char *name, const io_backend_ops_t **out, char *why, size_t why_len);
+/* Room for io_backend_select's why: one reason per backend tried. */
+#define IO_BACKEND_WHY_MAX 300
 
 /* What every backend's attach starts with: a clean handle for fd. */
 static inline void io_handle_reset(io_handle_t *h, sock_t fd, uint32_t user) {

@@ -56,7 +56,7 @@ static int op_ping(dispatch_env_t *d, session_t *s, const frame_t *f) {
     byte_reader_t r = br_init(f->payload, f->payload_len);
     uint64_t client_time = br_u64(&r);
     if (r.err || br_left(&r)) return reject(d, s, REASON_BAD_PAYLOAD);
-    uint8_t *p = session_send_reserve(d->sessions, s, OP_PONG, 16);
+    uint8_t *p = session_send_reserve(d->sessions, s, OP_PONG, PROTO_PONG_BYTES);
     if (!p) return 1;
     le_put_u64(p, client_time);
     le_put_u64(p + 8, os_wall_us());

@@ -39,12 +39,16 @@ static void take_limits(guard_t *g, const cfg_t *cfg) {
     g->ban_ms = (uint64_t)cfg->guard.ban_seconds * 1000u;
 }
 
+/* The address table's hash buckets: a power of two between these, about one per tracked address. */
+#define GUARD_MIN_BUCKETS 1024u
+#define GUARD_MAX_BUCKETS (1u << 22)
+
 int guard_create(guard_t **out, const cfg_t *cfg) {
     guard_t *g = gs_calloc(1, sizeof *g);
     atomic_flag_clear(&g->lock);
     g->max_entries = cfg->guard.max_tracked_ips;
-    uint32_t buckets = 1024;
-    while (buckets < g->max_entries && buckets < (1u << 22)) buckets <<= 1;
+    uint32_t buckets = GUARD_MIN_BUCKETS;
+    while (buckets < g->max_entries && buckets < GUARD_MAX_BUCKETS) buckets <<= 1;
     g->buckets = gs_calloc(buckets, sizeof *g->buckets);
     g->mask = buckets - 1;
     g->v6_prefix_bits = cfg->guard.ipv6_prefix_bits;

@@ -12,6 +12,9 @@
 _Static_assert((int)CFG_LOG_DEBUG == (int)LOG_DEBUG && (int)CFG_LOG_ERROR == (int)LOG_ERROR, "log levels match");
 _Static_assert((int)CFG_LOG_LOGFMT == (int)LOG_FORMAT_LOGFMT && (int)CFG_LOG_JSON == (int)LOG_FORMAT_JSON, "log formats match");
 
+/* How often the control thread looks for a stop or a reload the signal handlers noted. */
+#define MAIN_CONTROL_POLL_MS 50u
+
 static server_t server;
 /* A stop signal can arrive before the workers exist: it is remembered and acted on once they do. */
 static atomic_bool server_ready;
@@ -65,7 +68,7 @@ int main(int argc, char **argv) {
         /* A backend named outright must also be able to run here, as serving would require. */
         if (cli.cfg.backend != CFG_BACKEND_AUTO) {
             const io_backend_ops_t *b;
-            char why[300];
+            char why[IO_BACKEND_WHY_MAX];
             if (io_backend_select(cfg_backend_name(cli.cfg.backend), &b, why, sizeof why) < 0) {
                 fprintf(stderr, "gskel-server: backend %s: %s\n", cfg_backend_name(cli.cfg.backend), why);
                 return 2;
@@ -99,7 +102,7 @@ int main(int argc, char **argv) {
     if (atomic_load(&stop_signalled)) server_request_stop(&server);
     /* The main thread is the control thread: it takes signals and reloads, the workers serve. */
     while (!server_stopping(&server)) {
-        os_sleep_ms(50);
+        os_sleep_ms(MAIN_CONTROL_POLL_MS);
         if (atomic_exchange(&reload_signalled, false)) reload(&cli);
     }
     int status = server_wait(&server);

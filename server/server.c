@@ -39,7 +39,7 @@ static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
     sock_get_buffers(fd, &snd, &rcv);
     srv->sndbuf_effective = snd;
     srv->rcvbuf_effective = rcv;
-    char why[300] = "";
+    char why[IO_BACKEND_WHY_MAX + 20] = "";
     if (backend_why[0]) log_quote(why, sizeof why, backend_why);
     char alloc[80];
     log_info("start", "version=%s backend=%s workers=%u allocator=%s%s%s", GSKEL_VERSION, srv->backend->name,
@@ -154,7 +154,7 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     srv->cfg = *cfg;
     srv->live = &srv->cfg;
     atomic_init(&srv->stopping, false);
-    char why[300];
+    char why[IO_BACKEND_WHY_MAX];
     const char *want = cfg->backend == CFG_BACKEND_AUTO ? NULL : cfg_backend_name(cfg->backend);
     int rc = io_backend_select(want, &srv->backend, why, sizeof why);
     if (rc < 0) {

@@ -163,7 +163,7 @@ static void describe_session(void *ctx, session_t *s) {
     worker_t *w = ctx;
     session_record_list_t *list = &((worker_snapshot_t *)w->snapshot)->parts[w->index];
     if (list->n == list->cap) {
-        list->cap = list->cap ? list->cap * 2 : 64;
+        list->cap = list->cap ? list->cap * 2 : WORKER_LISTING_FIRST_CAP;
         list->v = gs_realloc(list->v, list->cap * sizeof *list->v);
     }
     session_describe(&w->env, s, &list->v[list->n++]);
@@ -278,7 +278,7 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     w->clock = (loop_clock_t){ .read_us = os_now_us };
     timer_wheel_init(&w->timers, os_now_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
-    pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, 16);
+    pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, WORKER_FRAME_BUFS_PER_SLAB);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
     w->env = (session_env_t){ .timers = &w->timers, .send_chunks = &w->send_chunks, .frame_bufs = &w->frame_bufs,
                               .clock = &w->clock, .packet_rate = &w->packet_rate, .byte_rate = &w->byte_rate,

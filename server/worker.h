@@ -27,6 +27,10 @@
  * are session.* config keys. */
 #define WORKER_TICK_MS 10u
 #define WORKER_WHEEL_SLOTS 4096u
+/* Partial-frame buffers are taken a slab of this many at a time (few sessions hold one at once). */
+#define WORKER_FRAME_BUFS_PER_SLAB 16u
+/* A session listing starts with room for this many records and doubles. */
+#define WORKER_LISTING_FIRST_CAP 64u
 
 
 /* Work for a worker from another thread (admin endpoint, logic thread), by session id. */
