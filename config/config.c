@@ -98,8 +98,50 @@ static bool cfg_set(const cfg_key_t *k, const cJSON *v, cfg_t *c)
             }
         }
         return false;
+    case CFG_T_CIDRS:
+        return false; /* cfg_set_cidrs: its items are checked one by one */
     }
     return false;
+}
+
+/* A list of address ranges: each item is checked on its own and named by its line and index. */
+static int cfg_set_cidrs(cfg_load_t *x, size_t depth, const char *path, const cfg_key_t *k,
+                         const cJSON *v, cfg_t *c)
+{
+    cidr_list_t list;
+    char what[160];
+    size_t item = 0;
+
+    if (!cJSON_IsArray(v)) {
+        cfg_key_expect(k, what, sizeof(what));
+        return cfg_fail_at(x, depth, path, what);
+    }
+    memset(&list, 0, sizeof(list));
+    for (const cJSON *it = v->child; it != NULL; it = it->next, item++) {
+        size_t line = cfg_locate_item_line(x->text, x->len, x->idx, depth, item);
+        cidr_t r, hint;
+        int rc = cJSON_IsString(it) ? cidr_parse(it->valuestring, strlen(it->valuestring), &r, &hint)
+                                    : -EINVAL;
+
+        if (rc == -EDOM) {
+            char near[CIDR_TEXT_MAX];
+
+            cidr_format(&hint, near, sizeof(near));
+            return cfg_fail(x->err, "%s:%zu: %s[%zu]: host bits set beyond the prefix (did you mean \"%s\"?)",
+                            x->name, line, path, item, near);
+        }
+        if (rc < 0)
+            return cfg_fail(x->err, "%s:%zu: %s[%zu]: must be an address or ADDRESS/PREFIX string",
+                            x->name, line, path, item);
+        rc = cidr_list_add(&list, &r);
+        if (rc == -EEXIST)
+            return cfg_fail(x->err, "%s:%zu: %s[%zu]: listed twice", x->name, line, path, item);
+        if (rc < 0)
+            return cfg_fail(x->err, "%s:%zu: %s[%zu]: more than %u ranges", x->name, line, path, item,
+                            (unsigned)CIDR_LIST_MAX);
+    }
+    memcpy((char *)c + k->off, &list, sizeof(list));
+    return 0;
 }
 
 /* The string key `s` (from the user, any bytes) made safe for a one-line message. */
@@ -170,6 +212,13 @@ static int cfg_walk(cfg_load_t *x, const cJSON *obj, const char *prefix, size_t 
             rc = cfg_walk(x, it, path, depth + 1, c);
             if (rc != 0)
                 return rc;
+            continue;
+        }
+        if (k->type == CFG_T_CIDRS) {
+            rc = cfg_set_cidrs(x, depth + 1, path, k, it, c);
+            if (rc != 0)
+                return rc;
+            x->seen[k - cfg_keys] = true;
             continue;
         }
         if (!cfg_set(k, it, c)) {
@@ -252,6 +301,10 @@ static int cfg_check_key(const cfg_t *c, const cfg_key_t *k, char *err)
         if (e >= 0 && (uint32_t)e <= k->max)
             return 0;
         break;
+    case CFG_T_CIDRS:
+        if (((const cidr_list_t *)(const void *)field)->n <= k->max)
+            return 0;
+        break;
     }
     cfg_key_expect(k, what, sizeof(what));
     return cfg_fail(err, "%s: %s", k->path, what);
@@ -279,6 +332,9 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
         return cfg_fail(err, "game.inbound_queue_bytes: must be a power of two");
     if (c->game.outbound_queue_bytes & (c->game.outbound_queue_bytes - 1))
         return cfg_fail(err, "game.outbound_queue_bytes: must be a power of two");
+    /* A PROXY header says who the client is: only a balancer we trust may say it. */
+    if (c->listen.proxy_protocol != CFG_PROXY_OFF && c->listen.trusted_proxies.n == 0)
+        return cfg_fail(err, "listen.trusted_proxies: required when listen.proxy_protocol is not \"off\"");
     /* The admin endpoint kicks and bans: anywhere but loopback it must not be open to all. */
     if (c->admin.port && !cfg_host_is_loopback(c->admin.host) && !c->admin.token[0])
         return cfg_fail(err, "admin.token: required when admin.host is not a loopback address");

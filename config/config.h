@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
+
 #define CFG_HOST_MAX 64
 #define CFG_ERR_MAX 512
 #define CFG_FILE_MAX (1u << 20) /* bytes; a bigger config file is an error */
@@ -17,12 +19,19 @@
 typedef enum { CFG_BACKEND_AUTO, CFG_BACKEND_IO_URING, CFG_BACKEND_EPOLL, CFG_BACKEND_IOCP } cfg_backend_t;
 typedef enum { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level_t;
 typedef enum { CFG_LOG_LOGFMT, CFG_LOG_JSON } cfg_log_format_t;
+/* Which PROXY protocol headers the game listener takes from listen.trusted_proxies. */
+typedef enum { CFG_PROXY_OFF, CFG_PROXY_V1, CFG_PROXY_V2, CFG_PROXY_ANY } cfg_proxy_t;
 
 typedef struct cfg {
     struct {
         char host[CFG_HOST_MAX];
         uint32_t port;    /* 0..65535; 0 = any free port (tests) */
         uint32_t backlog; /* 1..65535 */
+        cfg_proxy_t proxy_protocol;       /* off: no header is expected from anyone */
+        cidr_list_t trusted_proxies;      /* who may (and then must) send a PROXY header */
+        uint32_t proxy_header_timeout_ms; /* the header must be complete within; 1..600000 */
+        uint32_t drain_ms;                /* after SIGTERM: /health says 503 this long, then the
+                                             listener closes; 0..600000 */
     } listen;
     cfg_backend_t backend;
     uint32_t workers; /* 0 = one per core; 0..256 */

@@ -6,18 +6,20 @@
 #include <string.h>
 
 _Static_assert(sizeof(cfg_backend_t) == sizeof(int) && sizeof(cfg_log_level_t) == sizeof(int) &&
-                   sizeof(cfg_log_format_t) == sizeof(int),
+                   sizeof(cfg_log_format_t) == sizeof(int) && sizeof(cfg_proxy_t) == sizeof(int),
                "enum fields are stored as int");
 
 static const char *const cfg_backend_names[] = {"auto", "io_uring", "epoll", "iocp", NULL};
 static const char *const cfg_level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const cfg_format_names[] = {"logfmt", "json", NULL};
+static const char *const cfg_proxy_names[] = {"off", "v1", "v2", "any", NULL};
 
 #define CFG_FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
 #define CFG_UINT(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL, false}
 #define CFG_BOOL(p, f) {p, CFG_T_BOOL, 0, 1, CFG_FIELD(f), NULL, false}
 #define CFG_STR(p, f) {p, CFG_T_STR, 1, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL, false}
 #define CFG_STR_EMPTY_OK(p, f) {p, CFG_T_STR, 0, sizeof(((cfg_t *)0)->f) - 1, CFG_FIELD(f), NULL, false}
+#define CFG_CIDRS(p, f) {p, CFG_T_CIDRS, 0, CIDR_LIST_MAX, CFG_FIELD(f), NULL, false}
 #define CFG_ENUM(p, f, names) \
     {p, CFG_T_ENUM, 0, sizeof(names) / sizeof(names[0]) - 2, CFG_FIELD(f), names, false}
 /* Keys a SIGHUP reload changes in the running server: limits, timeouts, log level, socket
@@ -33,6 +35,10 @@ const cfg_key_t cfg_keys[] = {
     CFG_STR("listen.host", listen.host),
     CFG_UINT("listen.port", listen.port, 0, 65535),
     CFG_UINT("listen.backlog", listen.backlog, 1, 65535),
+    CFG_ENUM("listen.proxy_protocol", listen.proxy_protocol, cfg_proxy_names),
+    CFG_CIDRS("listen.trusted_proxies", listen.trusted_proxies),
+    CFG_UINT_LIVE("listen.proxy_header_timeout_ms", listen.proxy_header_timeout_ms, 1, 600000),
+    CFG_UINT_LIVE("listen.drain_ms", listen.drain_ms, 0, 600000),
     CFG_ENUM("backend", backend, cfg_backend_names),
     CFG_UINT("workers", workers, 0, 256),
     CFG_UINT_LIVE("socket.sndbuf", socket.sndbuf, 0, 1u << 30),
@@ -167,6 +173,10 @@ void cfg_key_expect(const cfg_key_t *k, char *buf, size_t cap)
         break;
     case CFG_T_STR:
         snprintf(buf, cap, "must be a non-empty string of at most %u bytes", (unsigned)k->max);
+        break;
+    case CFG_T_CIDRS:
+        snprintf(buf, cap, "must be an array of at most %u address ranges (\"10.0.0.0/8\", \"::1\")",
+                 (unsigned)k->max);
         break;
     case CFG_T_ENUM:
         n = (size_t)snprintf(buf, cap, "must be one of");

@@ -10,12 +10,12 @@
 #define CFG_PATH_MAX 64  /* longest dotted path, plus NUL */
 #define CFG_NKEYS_MAX 64 /* room for per-key flags during a load */
 
-typedef enum { CFG_T_UINT, CFG_T_BOOL, CFG_T_STR, CFG_T_ENUM } cfg_type_t;
+typedef enum { CFG_T_UINT, CFG_T_BOOL, CFG_T_STR, CFG_T_ENUM, CFG_T_CIDRS } cfg_type_t;
 
 typedef struct cfg_key {
     const char *path;
     cfg_type_t type;
-    uint32_t min, max;        /* CFG_T_UINT; CFG_T_STR: length in bytes; CFG_T_ENUM: 0..n-1 */
+    uint32_t min, max;        /* CFG_T_UINT; CFG_T_STR: length in bytes; CFG_T_ENUM: 0..n-1; CFG_T_CIDRS: entries */
     size_t off, size;         /* the field in cfg_t; enum fields are stored as int */
     const char *const *names; /* CFG_T_ENUM: the JSON spelling of each value, in enum order */
     bool live;                /* SIGHUP applies it to the running server (else: restart needed) */

@@ -88,7 +88,9 @@ size_t cfg_locate_syntax_error(const char *text, size_t len, size_t off)
     return off;
 }
 
-size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size_t depth)
+/* cfg_locate_key_line, and in *after (when not NULL) the offset just past the key's closing quote,
+ * or len if the key was not found. */
+static size_t cfg_locate_key(const char *text, size_t len, const size_t *idx, size_t depth, size_t *after)
 {
     size_t i = 0, line = 1, fallback = 1;
     size_t level = 0;   /* containers currently open */
@@ -97,6 +99,8 @@ size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size
     bool expect_key = false;
     bool entering = true; /* the next token must open the object to search */
 
+    if (after != NULL)
+        *after = len;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
     for (; i < len; i++) {
@@ -127,8 +131,11 @@ size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size
             expect_key = false;
             if (member++ != idx[matched])
                 continue;
-            if (matched + 1 == depth)
+            if (matched + 1 == depth) {
+                if (after != NULL)
+                    *after = i + 1;
                 return key_line;
+            }
             fallback = key_line;
             matched++;
             member = 0;
@@ -149,4 +156,50 @@ size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size
         }
     }
     return fallback;
+}
+
+size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size_t depth)
+{
+    return cfg_locate_key(text, len, idx, depth, NULL);
+}
+
+size_t cfg_locate_item_line(const char *text, size_t len, const size_t *idx, size_t depth, size_t item)
+{
+    size_t i, n = 0, level = 0;
+    size_t key_line = cfg_locate_key(text, len, idx, depth, &i), line = key_line;
+    bool in_string = false;
+
+    for (; i < len; i++) {
+        char ch = text[i];
+
+        if (ch == '\n')
+            line++;
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = false;
+            continue;
+        }
+        if (cfg_is_space(ch) || (level == 0 && ch == ':'))
+            continue;
+        if (level == 1 && n == item && ch != ',' && ch != ']')
+            return line; /* the first byte of the item */
+        if (ch == '"') {
+            in_string = true;
+        } else if (ch == '[' || ch == '{') {
+            if (level == 0 && ch != '[')
+                return key_line; /* the value is not an array */
+            level++;
+        } else if (ch == ']' || ch == '}') {
+            if (level <= 1)
+                break;
+            level--;
+        } else if (ch == ',' && level == 1) {
+            n++;
+        } else if (level == 0) {
+            break; /* a scalar value: there are no items */
+        }
+    }
+    return key_line;
 }

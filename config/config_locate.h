@@ -20,4 +20,9 @@ size_t cfg_locate_syntax_error(const char *text, size_t len, size_t off);
  * of the top-level value. If the path cannot be followed, the line of the deepest key found. */
 size_t cfg_locate_key_line(const char *text, size_t len, const size_t *idx, size_t depth);
 
+/* Line of item `item` (0-based) of the array that is the value of the member reached by idx/depth
+ * (as cfg_locate_key_line), for errors in one element of a list. The key's line if the value is
+ * not an array or has fewer items. */
+size_t cfg_locate_item_line(const char *text, size_t len, const size_t *idx, size_t depth, size_t item);
+
 #endif

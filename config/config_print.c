@@ -52,6 +52,18 @@ static bool cfg_json_add(cJSON *root, const cfg_t *c, const cfg_key_t *k)
     case CFG_T_STR:
         snprintf(str, sizeof(str), "%.*s", (int)strnlen(field, k->size), field);
         return cJSON_AddStringToObject(obj, leaf, str) != NULL;
+    case CFG_T_CIDRS: {
+        const cidr_list_t *l = (const cidr_list_t *)(const void *)field;
+        cJSON *arr = cJSON_AddArrayToObject(obj, leaf);
+
+        for (uint32_t i = 0; arr != NULL && i < l->n; i++) {
+            char text[CIDR_TEXT_MAX];
+
+            if (cidr_format(&l->v[i], text, sizeof(text)) < 0 || !cJSON_AddItemToArray(arr, cJSON_CreateString(text)))
+                return false;
+        }
+        return arr != NULL;
+    }
     case CFG_T_ENUM:
         e = cfg_key_enum(c, k);
         if (e < 0 || (uint32_t)e > k->max)

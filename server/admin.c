@@ -164,6 +164,16 @@ static void route(admin_t *a, const http_request_t *q, admin_response_t *r) {
     int get = !strcmp(q->method, "GET"), post = !strcmp(q->method, "POST");
     r->status = 200;
     r->content_type = "application/json";
+    if (path_is(q, "/health")) {
+        /* A balancer's check: 503 from the stop signal on (listen.drain_ms), so that it sends new
+         * players elsewhere before the listener closes. Open without the token, like /healthz. */
+        if (!get) return error_body(r, 405, "GET only");
+        bool draining = a->env.draining(a->env.ctx);
+        r->content_type = "text/plain";
+        sb_printf(&r->body, draining ? "draining\n" : "ok\n");
+        if (draining) r->status = 503;
+        return;
+    }
     if (path_is(q, "/healthz")) {
         /* Open without the token: load balancers probe it. It says nothing worth hiding. */
         if (!get) return error_body(r, 405, "GET only");

@@ -1,6 +1,6 @@
 /* admin: the operator's HTTP endpoint on admin.host:admin.port (loopback by default; any other
  * address needs admin.token as a bearer token): GET /metrics (Prometheus text), GET /sessions
- * (JSON), POST /kick, POST /ban, GET /healthz. It runs on its own thread and its own I/O loop
+ * (JSON), POST /kick, POST /ban, GET /health (for balancers: 503 once draining), GET /healthz. It runs on its own thread and its own I/O loop
  * (the server's backend) and knows nothing of the server: what it shows and does comes through
  * the narrow environment below (plain records in, requests out). It follows the game port's
  * closing rule: it answers with `Connection: close` and lets the client close first, so the admin
@@ -39,6 +39,7 @@ typedef struct admin_env {
     const io_backend_ops_t *backend;
     void *ctx;
     bool (*stopping)(void *ctx);
+    bool (*draining)(void *ctx); /* a stop was signalled: serving on for listen.drain_ms at most */
     void (*metrics)(void *ctx, admin_metrics_t *out);
     /* Every live session; -ETIMEDOUT or -EAGAIN if a worker did not answer. */
     int (*sessions)(void *ctx, session_record_list_t *out);

@@ -21,11 +21,16 @@ static atomic_bool server_ready;
 static atomic_bool stop_signalled;
 
 static atomic_bool reload_signalled;
+static _Atomic uint32_t drain_ms; /* the live listen.drain_ms, for the signal handler */
 
+/* The first stop signal starts the drain (listen.drain_ms; 0: the stop at once); a second one
+ * during it stops at once. */
 static void on_stop_signal(int signo) {
     (void)signo;
-    atomic_store(&stop_signalled, true);
-    if (atomic_load(&server_ready)) server_request_stop(&server);
+    bool again = atomic_exchange(&stop_signalled, true);
+    if (!atomic_load(&server_ready)) return;
+    server_begin_drain(&server);
+    if (again || !atomic_load(&drain_ms)) server_request_stop(&server);
 }
 
 static void on_reload_signal(int signo) {
@@ -40,6 +45,7 @@ static void reload(const cli_t *cli) {
     char quoted[CFG_ERR_MAX + 16];
     if (cli_reload(cli, &loaded, err) < 0 || server_reload(&server, &loaded, err, sizeof err) < 0)
         log_error("reload_rejected", "error=%s", log_quote(quoted, sizeof quoted, err));
+    atomic_store(&drain_ms, server.live->listen.drain_ms);
 }
 
 static void log_totals(void) {
@@ -98,12 +104,21 @@ int main(int argc, char **argv) {
         /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
         return cli.cfg.backend != CFG_BACKEND_AUTO ? 2 : 1;
     }
+    atomic_store(&drain_ms, server.live->listen.drain_ms);
     atomic_store(&server_ready, true);
     if (atomic_load(&stop_signalled)) server_request_stop(&server);
     /* The main thread is the control thread: it takes signals and reloads, the workers serve. */
+    uint64_t drain_started_ms = 0;
     while (!server_stopping(&server)) {
         os_sleep_ms(MAIN_CONTROL_POLL_MS);
         if (atomic_exchange(&reload_signalled, false)) reload(&cli);
+        if (!server_draining(&server)) continue;
+        uint64_t now = os_now_us() / 1000u;
+        if (!drain_started_ms) {
+            drain_started_ms = now;
+            log_info("draining", "drain_ms=%u", atomic_load(&drain_ms));
+        }
+        if (now - drain_started_ms >= atomic_load(&drain_ms)) server_request_stop(&server);
     }
     int status = server_wait(&server);
     /* Workers are joined and only this thread takes signals now: a late SIGTERM must not reach

@@ -19,6 +19,9 @@ static const char *const names[REASON_COUNT] = {
     [REASON_IO_ERROR] = "io_error",
     [REASON_SLOW_SENDER] = "slow_sender",
     [REASON_IP_LIMIT] = "ip_limit",
+    [REASON_PROXY_UNTRUSTED] = "proxy_untrusted",
+    [REASON_BAD_PROXY_HEADER] = "bad_proxy_header",
+    [REASON_PROXY_TIMEOUT] = "proxy_timeout",
 };
 
 const char *reason_name(reason_t r) { return (unsigned)r < REASON_COUNT ? names[r] : "unknown"; }
@@ -32,6 +35,7 @@ bool reason_is_abuse(reason_t r) {
     case REASON_FLOOD:
     case REASON_CHEAT:
     case REASON_SLOW_SENDER:
+    case REASON_PROXY_UNTRUSTED: /* claiming to be a balancer: the address is the sender's own */
         return true;
     default:
         /* A slow reader may be a phone in a tunnel; a login timeout may be a port scan. */

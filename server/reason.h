@@ -25,6 +25,9 @@ typedef enum {
     REASON_IO_ERROR,      /* the socket failed (reset by peer, ...) */
     REASON_SLOW_SENDER,   /* a frame begun and not finished within guard.partial_frame_timeout_ms */
     REASON_IP_LIMIT,      /* reset at accept: the address has guard.max_conns_per_ip already */
+    REASON_PROXY_UNTRUSTED, /* a PROXY header from a source not in listen.trusted_proxies */
+    REASON_BAD_PROXY_HEADER, /* a trusted source's header malformed, or missing */
+    REASON_PROXY_TIMEOUT, /* the header not complete within listen.proxy_header_timeout_ms */
     REASON_COUNT
 } reason_t;
 

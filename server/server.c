@@ -91,6 +91,7 @@ static int start_game(server_t *srv, char *err, size_t err_len) {
 }
 
 static bool admin_stopping(void *ctx) { return server_stopping(ctx); }
+static bool admin_draining(void *ctx) { return server_draining(ctx); }
 
 static void admin_metrics(void *ctx, admin_metrics_t *m) {
     server_t *srv = ctx;
@@ -141,6 +142,7 @@ static int start_admin(server_t *srv, char *err, size_t err_len) {
         .backend = srv->backend,
         .ctx = srv,
         .stopping = admin_stopping,
+        .draining = admin_draining,
         .metrics = admin_metrics,
         .sessions = admin_sessions,
         .kick = admin_kick,
@@ -154,6 +156,7 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
     srv->cfg = *cfg;
     srv->live = &srv->cfg;
     atomic_init(&srv->stopping, false);
+    atomic_init(&srv->draining, false);
     char why[IO_BACKEND_WHY_MAX];
     const char *want = cfg->backend == CFG_BACKEND_AUTO ? NULL : cfg_backend_name(cfg->backend);
     int rc = io_backend_select(want, &srv->backend, why, sizeof why);
@@ -200,6 +203,10 @@ void server_request_stop(server_t *srv) {
 }
 
 bool server_stopping(const server_t *srv) { return atomic_load(&srv->stopping); }
+
+void server_begin_drain(server_t *srv) { atomic_store(&srv->draining, true); }
+
+bool server_draining(const server_t *srv) { return atomic_load(&srv->draining) || server_stopping(srv); }
 
 typedef struct reload_report {
     strbuf_t live, restart;

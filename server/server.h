@@ -30,6 +30,7 @@ typedef struct server {
     guard_t *guard;
     uint16_t port; /* bound port (listen.port 0 picks one) */
     atomic_bool stopping;
+    atomic_bool draining;    /* a stop was signalled; the stop itself follows listen.drain_ms later */
 } server_t;
 
 /* Errors: -ENOENT/-EPERM/... with a one-line reason in err. A backend that was asked for by name
@@ -39,6 +40,10 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len);
 void server_request_stop(server_t *srv);
 /* Whether a stop was requested (a signal, or a worker that failed). */
 bool server_stopping(const server_t *srv);
+/* Async-signal-safe: from now on /health says 503; the caller requests the stop after
+ * listen.drain_ms, while the listener still accepts (balancers move new players first). */
+void server_begin_drain(server_t *srv);
+bool server_draining(const server_t *srv);
 
 /* SIGHUP: applies the live keys of `loaded` (file + command-line flags), logs what changed and
  * what needs a restart. -EINVAL with err if the result is inconsistent; nothing changes then. */

@@ -84,6 +84,8 @@ static int output_owed(const session_t *s) { return s->sendq.bytes || io_send_bu
 static uint64_t state_deadline(session_env_t *e, const session_t *s) {
     const cfg_t *c = e->cfg;
     switch ((session_state_t)s->state) {
+    case SESSION_PREAMBLE:
+        return deadline_after(s->opened_ms, c->listen.proxy_header_timeout_ms);
     case SESSION_OPEN:
     case SESSION_LOGGED_IN: {
         uint64_t d = deadline_after(s->last_recv_ms, c->session.idle_timeout_ms);
@@ -112,7 +114,8 @@ static void arm_deadline(session_env_t *e, session_t *s) {
 
 /* The transitions the machine has (docs/closing.md): from-state x to-state. */
 static const uint8_t allowed[SESSION_STATE_COUNT][SESSION_STATE_COUNT] = {
-    [SESSION_FREE] = { [SESSION_OPEN] = 1 },
+    [SESSION_FREE] = { [SESSION_PREAMBLE] = 1, [SESSION_OPEN] = 1 },
+    [SESSION_PREAMBLE] = { [SESSION_OPEN] = 1, [SESSION_CLOSING] = 1 },
     [SESSION_OPEN] = { [SESSION_LOGGED_IN] = 1, [SESSION_FLUSHING] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
     [SESSION_LOGGED_IN] = { [SESSION_FLUSHING] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
     [SESSION_FLUSHING] = { [SESSION_GRACE] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
@@ -132,7 +135,7 @@ static int enter(session_env_t *e, session_t *s, session_state_t to) {
     return 0;
 }
 
-session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer) {
+session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer, bool preamble) {
     session_t *s = table_take(e->table);
     if (!s) return NULL;
     s->next_free = SESSION_ID_NONE;
@@ -141,8 +144,15 @@ session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer) {
     token_bucket_init(&s->packets, e->packet_rate, s->opened_ms);
     token_bucket_init(&s->bytes, e->byte_rate, s->opened_ms);
     io_attach(e->loop, &s->io, fd, s->id);
-    enter(e, s, SESSION_OPEN);
+    enter(e, s, preamble ? SESSION_PREAMBLE : SESSION_OPEN);
     return s;
+}
+
+void session_to_open(session_env_t *e, session_t *s) {
+    if (s->state != SESSION_PREAMBLE) return;
+    /* The login deadline counts from here: the preamble has its own. */
+    s->opened_ms = s->last_recv_ms = now_ms(e);
+    enter(e, s, SESSION_OPEN);
 }
 
 int session_to_logged_in(session_env_t *e, session_t *s) {
@@ -210,6 +220,9 @@ void session_on_deadline(session_env_t *e, session_t *s) {
     uint64_t now = now_ms(e);
     const cfg_t *c = e->cfg;
     switch ((session_state_t)s->state) {
+    case SESSION_PREAMBLE:
+        session_abort(e, s, REASON_PROXY_TIMEOUT); /* a header dribbled, or none from a balancer */
+        break;
     case SESSION_OPEN:
     case SESSION_LOGGED_IN:
         if (s->partial_since_ms && due(now, s->partial_since_ms, c->guard.partial_frame_timeout_ms))
@@ -297,7 +310,7 @@ int session_send(session_env_t *e, session_t *s, uint16_t op, const void *payloa
 }
 
 const char *session_state_label(session_state_t st) {
-    static const char *const names[SESSION_STATE_COUNT] = { "free", "open", "logged_in", "flushing",
+    static const char *const names[SESSION_STATE_COUNT] = { "free", "preamble", "open", "logged_in", "flushing",
                                                             "grace", "draining", "closing" };
     return st < SESSION_STATE_COUNT ? names[st] : "unknown";
 }

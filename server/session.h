@@ -7,6 +7,7 @@
 #ifndef GSKEL_SESSION_H
 #define GSKEL_SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -22,6 +23,9 @@
 /* docs/closing.md draws these states and what each transition puts on the wire. */
 typedef enum {
     SESSION_FREE,      /* slot unused */
+    SESSION_PREAMBLE,  /* connected behind listen.proxy_protocol: the PROXY header (or the first
+                          bytes of a direct client, to refuse a header from an untrusted source)
+                          are read first; no frames yet; listen.proxy_header_timeout_ms */
     SESSION_OPEN,      /* connected, not logged in: skeleton ops only; login deadline */
     SESSION_LOGGED_IN, /* game ops allowed; idle deadline */
     SESSION_FLUSHING,  /* told to go (LOGOUT_OK / KICK queued): input dropped, output flushing
@@ -42,7 +46,8 @@ typedef enum {
 typedef struct session {
     io_handle_t io; /* first: the backend hands this pointer back in completions */
     sendq_t sendq;
-    frame_reader_t reader;
+    frame_reader_t reader; /* PREAMBLE: reader.partial/have hold the bytes read so far (at most
+                              the frame buffer pool's object size) */
     timer_node_t timer;   /* the one deadline that matters in the current state */
     uint32_t id;
     uint32_t next_free;
@@ -51,6 +56,8 @@ typedef struct session {
     uint8_t dirty;        /* the owner's: queued in its flush list */
     uint8_t abortive;     /* the close was an abort (RST) */
     uint8_t in_game;      /* the game was told of the login: tell it of the end too */
+    uint8_t admitted;     /* the owner's: its guard counts this session against s->peer */
+    uint8_t preamble;     /* the owner's: what PREAMBLE waits for (proxy_gate_mode_t) */
     sock_ip_t peer;
     uint64_t bytes_in, bytes_out;
     uint64_t opened_ms;
@@ -123,7 +130,9 @@ void session_table_each(session_table_t *t, void (*fn)(void *ctx, session_t *s),
 
 /* Transitions, named by their target. Each checks its from-state: from any state it does not
  * come from it is a no-op (debug builds assert on a transition the machine does not have). */
-session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer); /* FREE -> OPEN; NULL if full */
+/* FREE -> OPEN (or PREAMBLE with preamble); NULL if the table is full. */
+session_t *session_open(session_env_t *e, sock_t fd, const sock_addr_t *peer, bool preamble);
+void session_to_open(session_env_t *e, session_t *s);                          /* PREAMBLE -> OPEN */
 int session_to_logged_in(session_env_t *e, session_t *s);                     /* OPEN -> LOGGED_IN */
 /* OPEN|LOGGED_IN -> FLUSHING: the last frame is queued; stop dispatching, flush, wait for the ack. */
 void session_to_flushing(session_env_t *e, session_t *s, reason_t why);
@@ -152,7 +161,7 @@ void session_on_deadline(session_env_t *e, session_t *s);
 void session_track_partial(session_env_t *e, session_t *s);
 
 static inline int session_is_live(const session_t *s) {
-    return s->state >= SESSION_OPEN && s->state <= SESSION_DRAINING;
+    return s->state >= SESSION_PREAMBLE && s->state <= SESSION_DRAINING;
 }
 /* Frames from the client are dispatched only before the session was told to go. */
 static inline int session_takes_input(const session_t *s) {

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "proxy_gate.h"
 
 static session_t *session_of(io_handle_t *h) { return (session_t *)h; }
 
@@ -38,7 +39,7 @@ static void on_session_ended(void *ctx, session_t *s) {
                  (unsigned long long)(worker_now_ms(w) - s->opened_ms));
     }
     if (s->in_game) game_link_post(w->game, w->index, s->id, GAME_IN_LEAVE, 0, NULL, 0);
-    if (guard_release(w->guard, &s->peer, r, worker_now_ms(w))) {
+    if (s->admitted && guard_release(w->guard, &s->peer, r, worker_now_ms(w))) {
         char ip[SOCK_IP_STR_MAX];
         log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
                  w->cfg->guard.ban_seconds, w->cfg->guard.autoban_kicks, w->cfg->guard.autoban_window_s);
@@ -57,11 +58,14 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
     }
     sock_ip_t ip = { 0 };
     if (ev->peer) sock_ip_pack(ev->peer, &ip);
-    reason_t refused = guard_admit(w->guard, &ip, worker_now_ms(w));
+    /* A balancer's connection is admitted for the client its header names, once it has come. */
+    proxy_gate_mode_t preamble = proxy_gate_classify(w->cfg, &ip);
+    reason_t refused = preamble == PROXY_GATE_EXPECT ? REASON_NONE : guard_admit(w->guard, &ip, worker_now_ms(w));
     session_t *s = NULL;
     if (!refused) {
-        if (!atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) s = session_open(&w->env, ev->accepted_fd, ev->peer);
-        if (!s) guard_release(w->guard, &ip, REASON_NONE, worker_now_ms(w)); /* give back the admission */
+        if (!atomic_load_explicit(&w->stop_requested, memory_order_relaxed))
+            s = session_open(&w->env, ev->accepted_fd, ev->peer, preamble != PROXY_GATE_NONE);
+        if (!s && preamble != PROXY_GATE_EXPECT) guard_release(w->guard, &ip, REASON_NONE, worker_now_ms(w)); /* give back the admission */
     }
     if (!s) {
         /* Banned, over its address's limit, full or stopping: RST before any session memory. */
@@ -74,6 +78,8 @@ static void on_accepted(worker_t *w, const io_event_t *ev) {
         sock_close(ev->accepted_fd);
         return;
     }
+    s->admitted = preamble != PROXY_GATE_EXPECT;
+    s->preamble = (uint8_t)preamble;
     stat_add(&w->stats.accepted, 1);
     stat_add(&w->stats.sessions_active, 1);
     if (w->cfg->socket.nodelay) sock_set_nodelay(s->io.fd, true);
@@ -96,6 +102,45 @@ static int on_frame(void *ctx, const frame_t *f) {
     return dispatch_frame(&fc->w->dispatch, fc->s, f);
 }
 
+/* Client bytes for the frame reader. 0 to go on, non-zero once the session is closing. */
+static int feed_stream(worker_t *w, session_t *s, const uint8_t *data, size_t len) {
+    if (!session_takes_input(s)) return 1; /* told to go: input is read (to see the FIN) and dropped */
+    s->last_recv_ms = worker_now_ms(w);
+    if (!token_bucket_take(&s->bytes, &w->byte_rate, s->last_recv_ms, (uint32_t)len)) {
+        session_abort(&w->env, s, REASON_FLOOD);
+        return 1;
+    }
+    feed_ctx_t fc = { w, s };
+    int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, data, len, on_frame, &fc);
+    if (rc == FRAME_EBADLEN) session_abort(&w->env, s, REASON_BAD_FRAME);
+    else if (rc == 0) session_track_partial(&w->env, s);
+    return rc != 0 || !session_takes_input(s);
+}
+
+/* The first bytes behind listen.proxy_protocol: a balancer's header, or a direct client's own. */
+static void on_preamble_bytes(worker_t *w, session_t *s, const uint8_t *data, size_t len) {
+    uint8_t scratch[PROXY_GATE_BUFFER_BYTES];
+    proxy_gate_result_t r;
+    if (!proxy_gate_feed(s, &w->frame_bufs, w->cfg, data, len, scratch, &r)) return;
+    if (r.refused) {
+        session_abort(&w->env, s, r.refused);
+        return;
+    }
+    if (!s->admitted) {
+        /* From here on the session is the client's: every guard, ban, log line and listing. */
+        if (r.has_client) s->peer = r.client;
+        reason_t refused = guard_admit(w->guard, &s->peer, worker_now_ms(w));
+        if (refused) {
+            session_abort(&w->env, s, refused);
+            return;
+        }
+        s->admitted = 1;
+    }
+    session_to_open(&w->env, s);
+    if (r.rest_len && feed_stream(w, s, r.rest, r.rest_len)) return;
+    if (r.more_len) feed_stream(w, s, r.more, r.more_len);
+}
+
 static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     if (ev->res == 0) {
         /* The client closed first: we close after it (no TIME_WAIT here), at once or as soon as
@@ -109,17 +154,8 @@ static void on_received(worker_t *w, session_t *s, const io_event_t *ev) {
     }
     s->bytes_in += (uint64_t)ev->res;
     stat_add(&w->stats.bytes_in, (uint64_t)ev->res);
-    if (!session_takes_input(s)) return; /* told to go: input is read (to see the FIN) and dropped */
-    s->last_recv_ms = worker_now_ms(w);
-    if (!token_bucket_take(&s->bytes, &w->byte_rate, s->last_recv_ms, (uint32_t)ev->res)) {
-        session_abort(&w->env, s, REASON_FLOOD);
-        return;
-    }
-    feed_ctx_t fc = { w, s };
-    int rc = frame_reader_feed(&s->reader, &w->frame_bufs, w->cfg->session.max_frame_bytes, ev->data,
-                               (size_t)ev->res, on_frame, &fc);
-    if (rc == FRAME_EBADLEN) session_abort(&w->env, s, REASON_BAD_FRAME);
-    else if (rc == 0) session_track_partial(&w->env, s);
+    if (s->state == SESSION_PREAMBLE) on_preamble_bytes(w, s, ev->data, (size_t)ev->res);
+    else feed_stream(w, s, ev->data, (size_t)ev->res);
 }
 
 static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
@@ -278,7 +314,10 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     w->clock = (loop_clock_t){ .read_us = os_now_us };
     timer_wheel_init(&w->timers, os_now_us() / 1000u, WORKER_TICK_MS, WORKER_WHEEL_SLOTS);
     sendq_pool_init(&w->send_chunks, cfg->session.send_chunk_bytes);
-    pool_init(&w->frame_bufs, cfg->session.max_frame_bytes, WORKER_FRAME_BUFS_PER_SLAB);
+    /* Behind a balancer the same buffers also hold a PROXY header cut across reads. */
+    size_t frame_buf = cfg->session.max_frame_bytes;
+    if (cfg->listen.proxy_protocol != CFG_PROXY_OFF && frame_buf < PROXY_GATE_BUFFER_BYTES) frame_buf = PROXY_GATE_BUFFER_BYTES;
+    pool_init(&w->frame_bufs, frame_buf, WORKER_FRAME_BUFS_PER_SLAB);
     w->dirty = gs_malloc(slots * sizeof *w->dirty);
     w->env = (session_env_t){ .timers = &w->timers, .send_chunks = &w->send_chunks, .frame_bufs = &w->frame_bufs,
                               .clock = &w->clock, .packet_rate = &w->packet_rate, .byte_rate = &w->byte_rate,
@@ -301,7 +340,9 @@ static void on_deadline(void *ctx, timer_node_t *t) {
 /* Every frame already received has been answered into the queue; the KICK goes after it. */
 static void kick_for_shutdown(void *ctx, session_t *s) {
     static const char text[] = "server shutting down";
-    session_kick(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN, text, sizeof text - 1);
+    /* Not a session yet (its preamble is still coming): there is no one to tell. */
+    if (s->state == SESSION_PREAMBLE) session_abort(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN);
+    else session_kick(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN, text, sizeof text - 1);
 }
 
 int worker_open(worker_t *w) {

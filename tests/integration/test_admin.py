@@ -3,7 +3,7 @@ import json
 import signal
 import struct
 
-from gskel_harness import Server, ServerTestCase, main, wait_until
+from gskel_harness import STOP_SIGNAL, Server, ServerTestCase, main, wait_until
 
 REQUIRED_METRICS = ["gskel_connections_accepted_total", "gskel_sessions_active", "gskel_disconnects_total",
                     "gskel_bytes_received_total", "gskel_bytes_sent_total", "gskel_frames_received_total",
@@ -165,6 +165,35 @@ class ReloadTest(ServerTestCase):
         self.assertEqual(line["changed"], "session.idle_timeout_ms")
         c = self.server.connect()
         self.assertEqual(c.echo(b"same workers"), b"same workers")
+
+
+
+class DrainTest(ServerTestCase):
+    """listen.drain_ms: /health turns 503 at the stop signal while the game port still serves."""
+
+    def setUp(self):
+        # Long enough that the checks below run inside it on a loaded machine; a second signal
+        # ends it (tearDown's stop), so the test does not wait it out.
+        self.server = Server({"listen": {"drain_ms": 60000}}, admin=True)
+
+    def test_health_says_503_before_the_listener_closes(self):
+        self.assertEqual(self.server.admin("GET", "/health"), (200, "ok\n"))
+        player = self.server.connect()
+        self.assertEqual(player.echo(b"before"), b"before")
+        self.server.proc.send_signal(STOP_SIGNAL)
+        self.server.wait_for_log("draining")
+        self.assertEqual(self.server.admin("GET", "/health"), (503, "draining\n"))
+        # Draining is not stopping: the listener accepts, sessions play on, nobody is kicked.
+        late = self.server.connect()
+        self.assertEqual(late.echo(b"late"), b"late")
+        self.assertEqual(player.echo(b"still"), b"still")
+        self.assertEqual(self.server.events("disconnect"), [])
+        # The second signal stops at once: every session is kicked with notice.
+        self.server.proc.send_signal(STOP_SIGNAL)
+        self.assertEqual(player.expect_kick()[0], "shutdown")
+        self.assertEqual(late.expect_kick()[0], "shutdown")
+        player.close()
+        late.close()
 
 
 if __name__ == "__main__":
