@@ -331,9 +331,12 @@ static void stop_requests(uring_loop_t *l, io_handle_t *h, io_close_mode_t mode,
         cancel_request(l, h, TAG_ACCEPT);
         return;
     }
-    if (mode == IO_CLOSE_ABORT && sock_reset_now(h->fd) == 0) return;
-    /* A disconnect refused (EBUSY: a request of h blocks in an io-wq worker) leaves the RST to
-     * close() under SO_LINGER {1,0}, once every request is in. */
+    if (mode == IO_CLOSE_ABORT) {
+        if (sock_reset_now(h->fd) == 0) return;
+        /* Refused (EBUSY: a request of h blocks in an io-wq worker): close() resets under
+         * SO_LINGER {1,0} instead, once every request is in. */
+        sock_set_abortive(h->fd);
+    }
     if ((h->flags & UR_ARMED) && sock_stop_reading(h->fd) < 0) cancel_request(l, h, TAG_RECV);
     if (sending) cancel_request(l, h, TAG_SEND);
 }
@@ -355,12 +358,12 @@ static uint64_t cancel_search(const uring_loop_t *l, const struct io_uring_sqe *
 static int uring_close(io_loop_t *base, io_handle_t *h, io_close_mode_t mode) {
     uring_loop_t *l = (uring_loop_t *)base;
     if (h->state == IO_HANDLE_CLOSING || h->state == IO_HANDLE_CLOSED) return -EALREADY;
-    if (mode == IO_CLOSE_ABORT) sock_set_abortive(h->fd);
     bool sending = h->send_ptr != NULL;
     h->state = IO_HANDLE_CLOSING;
     h->send_ptr = NULL;
     h->flags &= (uint8_t)~UR_WANT_RECV;
     if (h->inflight == 0) {
+        if (mode == IO_CLOSE_ABORT) sock_set_abortive(h->fd);
         finish_close(l, h);
         return 0;
     }
