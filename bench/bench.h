@@ -249,6 +249,9 @@ typedef struct bench_scenario {
     double default_duration_s;
     double default_warmup_s;
     uint32_t settle_ms; /* after the clients are done, before sockets and memory are counted */
+    /* When the clients are done before the window ends: how long the server's CPU still counts,
+     * for work that outlives what the clients see (a kick's close after its RST). */
+    uint32_t cpu_settle_ms;
     int (*child)(bench_child_t *ch);
     void (*report)(const bench_run_t *r, bench_out_t *out);
 } bench_scenario_t;

@@ -323,6 +323,8 @@ static int bench_coordinate(bench_coord_t *co, char *err, size_t err_len)
     bool admin_ok =
         o->admin_port && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_begin) == 0;
     fail |= bench_pump(co, r->win.end_ns, false, "run");
+    if (o->scenario->cpu_settle_ms && client_now_ns() < r->win.end_ns)
+        bench_sleep_ms(o->scenario->cpu_settle_ms);
     cpu_ok = cpu_ok && bench_cpu_sample(o, &cpu1) == 0;
     r->admin_ok = admin_ok && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_end) == 0;
     r->cpu_ok = cpu_ok;

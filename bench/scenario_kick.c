@@ -1,7 +1,8 @@
 /* kick: N "cheaters" each send a frame whose length field is 2 (under the 4-byte header), the
- * protocol violation every server must answer with an abortive close. Each client counts what it
- * sees: ECONNRESET (the server reset: right) or end of stream (the server sent FIN: it now holds
- * TIME_WAIT). The coordinator then counts TIME_WAIT sockets on the server's port. */
+ * protocol violation every server must answer with an abortive close, all N back to back: a kick
+ * storm. Each client counts what it sees: ECONNRESET (the server reset: right) or end of stream
+ * (the server sent FIN: it now holds TIME_WAIT). The coordinator then counts TIME_WAIT sockets on
+ * the server's port; its CPU per kick runs until 50 ms after the last reset was seen. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -106,6 +107,7 @@ const bench_scenario_t bench_kick = {
     .default_conns = 300,
     .default_duration_s = 10.0,
     .settle_ms = 200,
+    .cpu_settle_ms = 50,
     .child = kick_child,
     .report = kick_report,
 };
