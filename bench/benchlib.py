@@ -114,6 +114,25 @@ def backend_available(binary, backend):
     return r.returncode == 0
 
 
+def write_marked(path, begin, end, text, before=None):
+    """Replaces what lies between the markers begin and end in the page at path (other scripts
+    write the rest of it). Where the markers are not there yet, the block goes in ahead of the
+    marker `before`, or at the end."""
+    block = f"{begin}\n{text}{end}\n"
+    old = open(path).read() if os.path.exists(path) else ""
+    i, j = old.find(begin), old.find(end)
+    k = old.find(before) if before else -1
+    if i >= 0 and j > i:
+        rest = old[j + len(end):]
+        new = old[:i] + block + (rest[1:] if rest.startswith("\n") else rest)
+    elif k >= 0:
+        new = old[:k] + block + "\n" + old[k:]
+    else:
+        new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
+    with open(path, "w") as f:
+        f.write(new)
+
+
 def free_port():
     """A loopback port free now (for the admin endpoint, which has no port 0 of its own)."""
     with socket.socket() as s:
