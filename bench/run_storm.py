@@ -171,13 +171,13 @@ On {info['nproc']} CPUs ({info['cpu']}, Linux {info['kernel']}, load average {" 
 noisy box other work shares: read CPU per kick as ±15%. Server on CPU 1, client on CPU 0, a fresh
 server each run, the config above.
 
-**Kick storm** (`gskel-bench kick --at-once --conns N`): N connections proven by an ECHO each, then
-N bad frames sent while the server is stopped (SIGSTOP), so that it finds all N kicks waiting at
-once when it goes on (SIGCONT); each must be answered with RST. Server CPU (all threads,
-`/proc/PID/task/*/schedstat`) from then until 50 ms after the last reset, per kick; median of
-{self.args.rounds} rounds (min–max). The spread is wide on this box: the loopback RSTs' receive
-side runs in softirq, charged to the server's thread or not as it falls. "× N={fmt(KICK_CONNS[0])}" is the CPU per kick over that at {fmt(KICK_CONNS[0])} connections: a close that
-cost more with more connections held shows here (limit {RATIO_LIMIT}).
+**Kick storm** (`gskel-bench kick --at-once --conns N`): N connections proven by an ECHO each,
+then N bad frames sent while the server is stopped (SIGSTOP), so that it finds all N kicks
+waiting at once when it goes on (SIGCONT); each must be answered with RST. Server CPU (all
+threads, `/proc/PID/task/*/schedstat`) from then until 50 ms after the last reset, per kick;
+median of {self.args.rounds} rounds (min–max: the spread is wide on this box, compare medians).
+"× N={fmt(KICK_CONNS[0])}" is the CPU per kick over that at {fmt(KICK_CONNS[0])} connections: a close that cost
+more with more connections held shows here (limit {RATIO_LIMIT}).
 
 {benchdoc.table(["server", "N", "server CPU µs/kick (min–max)", f"× N={fmt(KICK_CONNS[0])}", "resets seen / kicked",
                  "FIN seen", "server TIME_WAIT", "seconds (median)", "errors"], body)}
