@@ -94,8 +94,9 @@ typedef struct io_backend_ops {
 struct io_loop {
     const io_backend_ops_t *ops;
     /* Entries closes have visited to find what they remove or cancel: in the backend's own lists,
-     * and in the kernel's as its source reads (a lookup by key visits one). The backend counts;
-     * one close must visit as many with 10,000 other handles as with none (test_io_contract.c). */
+     * and in the kernel's as its source reads (a cancel by user_data: one bucket of a hash table).
+     * The backend counts; one close must visit as many with 10,000 other handles as with none
+     * (test_io_contract.c). */
     uint64_t close_visits;
 };
 
