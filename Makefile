@@ -110,6 +110,15 @@ bench:
 	cmake --build $(BENCH_BUILD) -j $(JOBS) --target gskel-server gskel-bench gskel-ref-epoll gskel-ref-uv
 	python3 bench/run_bench.py --build $(BENCH_BUILD) $(BENCH_ARGS)
 
+# Close storms (docs/benchmarks.md, between the storm markers): with the same Release build, what
+# a kick costs each backend at 1,000 / 4,000 / 16,000 connections, and a shutdown with 16,000.
+STORM_ARGS ?=
+.PHONY: bench-storm
+bench-storm:
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target gskel-server gskel-bench
+	python3 bench/run_storm.py --build $(BENCH_BUILD) $(STORM_ARGS)
+
 # Soak (docs/reliability.md): a Release server in $(SOAK_BUILD), then SOAK_SECONDS of echo load,
 # churn, kicks and hostile traffic at once; fails unless the server's RSS, open fds and sessions
 # are flat at the end. Writes its section of docs/benchmarks.md (between the soak markers).

@@ -37,6 +37,7 @@ enum {
     BENCH_O_RATE = 1 << 3,
     BENCH_O_LOGIN = 1 << 4,
     BENCH_O_GAME = 1 << 5, /* --admin-port, --tick-hz, --speed, --chat-every */
+    BENCH_O_AT_ONCE = 1 << 6, /* --at-once */
 };
 
 struct bench_scenario;
@@ -61,6 +62,7 @@ typedef struct bench_opts {
     double speed;        /* game: units per second a player walks */
     uint32_t chat_every; /* game: ticks between one player's CHATs; 0 = never */
     bool login;
+    bool at_once;       /* kick: the server is stopped (SIGSTOP) while the frames go out */
     bool json;
     int progress;       /* -1 auto (tty and a run over 2 s), 0 off, 1 on */
     client_target_t target;
@@ -92,6 +94,7 @@ typedef struct bench_part {
 /* Live counters in memory shared with the coordinator, for the progress line. */
 typedef struct bench_live {
     _Atomic uint64_t done, errors, conns;
+    _Atomic uint64_t sent; /* kick: connections whose bad frame is out (or failed to go) */
 } bench_live_t;
 
 /* Absolute CLOCK_MONOTONIC times of a run. Figures count only [begin, end). */
@@ -249,6 +252,9 @@ typedef struct bench_scenario {
     double default_duration_s;
     double default_warmup_s;
     uint32_t settle_ms; /* after the clients are done, before sockets and memory are counted */
+    /* When the clients are done before the window ends: how long the server's CPU still counts,
+     * for work that outlives what the clients see (a kick's close after its RST). */
+    uint32_t cpu_settle_ms;
     int (*child)(bench_child_t *ch);
     void (*report)(const bench_run_t *r, bench_out_t *out);
 } bench_scenario_t;

@@ -287,6 +287,33 @@ static void bench_sum(bench_coord_t *co)
     }
 }
 
+/* --at-once: waits (up to a deadline) until every established connection's frame is out while
+ * the server is stopped. Returns -1 on the deadline. */
+static int bench_wait_sent(bench_coord_t *co)
+{
+    uint64_t deadline = client_now_ns() + BENCH_SETUP_WAIT_NS;
+    for (;;) {
+        uint64_t sent = 0, conns = 0;
+        for (uint32_t i = 0; i < co->n; i++) {
+            sent += atomic_load_explicit(&co->live[i].sent, memory_order_relaxed);
+            conns += atomic_load_explicit(&co->live[i].conns, memory_order_relaxed);
+        }
+        if (sent >= conns)
+            return 0;
+        if (client_now_ns() >= deadline)
+            return -1;
+        bench_sleep_ms(1);
+    }
+}
+
+/* SIGCONT is sent on every way out once SIGSTOP was: a failed run never leaves the server stopped. */
+static void bench_server_go_on(const bench_opts_t *o, bool *stopped)
+{
+    if (*stopped)
+        kill(o->server_pid, SIGCONT);
+    *stopped = false;
+}
+
 static int bench_coordinate(bench_coord_t *co, char *err, size_t err_len)
 {
     const bench_opts_t *o = co->o;
@@ -311,18 +338,29 @@ static int bench_coordinate(bench_coord_t *co, char *err, size_t err_len)
     r->win.begin_ns = r->win.start_ns + (uint64_t)(o->warmup_s * 1e9);
     r->win.end_ns = r->win.begin_ns + (uint64_t)(o->duration_s * 1e9);
     r->window_s = (double)(r->win.end_ns - r->win.begin_ns) / 1e9;
+    bool stopped = o->at_once && kill(o->server_pid, SIGSTOP) == 0;
+    if (o->at_once && !stopped) {
+        snprintf(err, err_len, "--at-once: cannot stop the server (pid %d): %s", (int)o->server_pid, strerror(errno));
+        return -1;
+    }
     for (uint32_t i = 0; i < co->n; i++) {
         if (bench_write_all(co->p[i].ctl_w, &r->win, sizeof r->win) < 0) {
+            bench_server_go_on(o, &stopped);
             snprintf(err, err_len, "client process %u has gone", i);
             return -1;
         }
     }
     uint64_t cpu0 = 0, cpu1 = 0;
     int fail = bench_pump(co, r->win.begin_ns, false, "warmup");
+    if (stopped && bench_wait_sent(co) < 0)
+        fail = -1;
     bool cpu_ok = bench_cpu_sample(o, &cpu0) == 0;
+    bench_server_go_on(o, &stopped);
     bool admin_ok =
         o->admin_port && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_begin) == 0;
     fail |= bench_pump(co, r->win.end_ns, false, "run");
+    if (o->scenario->cpu_settle_ms && client_now_ns() < r->win.end_ns)
+        bench_sleep_ms(o->scenario->cpu_settle_ms);
     cpu_ok = cpu_ok && bench_cpu_sample(o, &cpu1) == 0;
     r->admin_ok = admin_ok && bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_end) == 0;
     r->cpu_ok = cpu_ok;

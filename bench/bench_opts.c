@@ -38,6 +38,8 @@ void bench_usage(FILE *f)
           "  --pipeline P      frames in flight per connection (echo; default 1)\n"
           "  --size B          payload bytes (echo: default 64; slow: default 1024)\n"
           "  --rate R          total msgs/s, paced (echo; 0 = flat out, the default)\n"
+          "  --at-once         stop the server (SIGSTOP; needs --server-pid) while every bad frame goes\n"
+          "                    out, then let it go on: it finds N kicks waiting at once (kick)\n"
           "  --login           log every connection in first (echo, hold; gskel closes connections\n"
           "                    that stay logged out past session.login_timeout_ms; the reference\n"
           "                    servers only echo, so without it each connection proves itself by ECHO)\n"
@@ -199,6 +201,10 @@ static int bench_opts_check(bench_opts_t *o, char *err, size_t err_len)
         snprintf(err, err_len, "--procs %u is more than --conns %u", o->procs, o->conns);
         return -1;
     }
+    if (o->at_once && !o->server_pid) {
+        snprintf(err, err_len, "--at-once needs --server-pid");
+        return -1;
+    }
     if ((o->scenario->opts & BENCH_O_GAME) && o->admin_port == 0) {
         snprintf(err, err_len, "--admin-port is required (1..65535) for scenario %s", o->scenario->name);
         return -1;
@@ -263,6 +269,12 @@ int bench_opts_parse(bench_opts_t *o, int argc, char **argv, char *err, size_t e
             if (!(s->opts & BENCH_O_LOGIN))
                 goto not_here;
             o->login = true;
+            continue;
+        }
+        if (!strcmp(a, "--at-once")) {
+            if (!(s->opts & BENCH_O_AT_ONCE))
+                goto not_here;
+            o->at_once = true;
             continue;
         }
         const bench_flag_t *fl = NULL;

@@ -382,15 +382,16 @@ not, the client (one core, shared) was the limit. {p.get('game_warmup')} s warm-
 
 
 def kept_sections(path):
-    """Sections other scripts write into the same page between their markers (`make soak`'s):
-    carried over from the page being replaced, so one tool's rerun does not erase another's."""
+    """Sections other scripts write into the same page between their markers (`make bench-storm`'s,
+    `make soak`'s): carried over from the page being replaced, so one tool's rerun does not erase
+    another's."""
     try:
         with open(path) as f:
             old = f.read()
     except OSError:
         return ""
     kept = []
-    for begin, end in (("<!-- soak:begin -->", "<!-- soak:end -->"),):
+    for begin, end in (("<!-- storm:begin -->", "<!-- storm:end -->"), ("<!-- soak:begin -->", "<!-- soak:end -->")):
         i, j = old.find(begin), old.find(end)
         if i >= 0 and j > i:
             kept.append(old[i:j + len(end)] + "\n")

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -114,6 +115,25 @@ def backend_available(binary, backend):
     return r.returncode == 0
 
 
+def write_marked(path, begin, end, text, before=None):
+    """Replaces what lies between the markers begin and end in the page at path (other scripts
+    write the rest of it). Where the markers are not there yet, the block goes in ahead of the
+    marker `before`, or at the end."""
+    block = f"{begin}\n{text}{end}\n"
+    old = open(path).read() if os.path.exists(path) else ""
+    i, j = old.find(begin), old.find(end)
+    k = old.find(before) if before else -1
+    if i >= 0 and j > i:
+        rest = old[j + len(end):]
+        new = old[:i] + block + (rest[1:] if rest.startswith("\n") else rest)
+    elif k >= 0:
+        new = old[:k] + block + "\n" + old[k:]
+    else:
+        new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
+    with open(path, "w") as f:
+        f.write(new)
+
+
 def free_port():
     """A loopback port free now (for the admin endpoint, which has no port 0 of its own)."""
     with socket.socket() as s:
@@ -135,10 +155,14 @@ def config_accepted(binary, overrides):
     return r.returncode == 0, (r.stderr.strip().splitlines() or [""])[-1]
 
 
-def wait_states(port, local=True, settle_s=1.0):
-    """TIME_WAIT / CLOSE_WAIT sockets whose local (or remote) port is `port`, from
-    /proc/net/tcp{,6}, after giving in-flight closes up to settle_s to finish."""
+def wait_states(port, local=True, settle_s=1.0, host="127.0.0.1"):
+    """TIME_WAIT / CLOSE_WAIT sockets whose local (or remote) address is host:port, from
+    /proc/net/tcp{,6}, after giving in-flight closes up to settle_s to finish. The address
+    counts as well as the port: the bench's clients bind 127.0.0.2.., where the kernel may hand
+    one the server's port number (a listener on 127.0.0.1:P does not hold 127.0.0.2:P), and its
+    TIME_WAIT is the client's. host None: any address."""
     names = {"06": "TIME_WAIT", "08": "CLOSE_WAIT"}
+    want = "%08X" % struct.unpack("<I", socket.inet_aton(host))[0] if host else None
     deadline = time.monotonic() + settle_s
     while True:
         counts = {}
@@ -150,8 +174,8 @@ def wait_states(port, local=True, settle_s=1.0):
                 continue
             for row in rows:
                 cols = row.split()
-                addr = cols[1] if local else cols[2]
-                if int(addr.rsplit(":", 1)[1], 16) == port and cols[3] in names:
+                ip, hexport = (cols[1] if local else cols[2]).rsplit(":", 1)
+                if int(hexport, 16) == port and cols[3] in names and (want is None or ip == want):
                     counts[names[cols[3]]] = counts.get(names[cols[3]], 0) + 1
         if not counts.get("CLOSE_WAIT") or time.monotonic() >= deadline:
             return counts

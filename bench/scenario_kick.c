@@ -1,7 +1,10 @@
 /* kick: N "cheaters" each send a frame whose length field is 2 (under the 4-byte header), the
- * protocol violation every server must answer with an abortive close. Each client counts what it
- * sees: ECONNRESET (the server reset: right) or end of stream (the server sent FIN: it now holds
- * TIME_WAIT). The coordinator then counts TIME_WAIT sockets on the server's port. */
+ * protocol violation every server must answer with an abortive close, all N back to back: a kick
+ * storm. Each client counts what it sees: ECONNRESET (the server reset: right) or end of stream
+ * (the server sent FIN: it now holds TIME_WAIT). The coordinator then counts TIME_WAIT sockets on
+ * the server's port; its CPU per kick runs until 50 ms after the last reset was seen. With
+ * --at-once the coordinator holds the server stopped until every frame is out (bench_fanout.c),
+ * so the server meets the whole storm in its first loop turn, the same however fast it reads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -55,6 +58,7 @@ static int kick_child(bench_child_t *ch)
         if (c->fd < 0)
             continue;
         int rc = client_send_all(c->fd, bad, sizeof bad, 1000);
+        atomic_fetch_add_explicit(&ch->live->sent, 1, memory_order_relaxed);
         struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = i };
         if (rc < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
             ch->part->stat[BENCH_ERRORS]++;
@@ -103,9 +107,11 @@ static void kick_report(const bench_run_t *r, bench_out_t *out)
 const bench_scenario_t bench_kick = {
     .name = "kick",
     .what = "N clients send a bad frame: resets seen vs FIN, server TIME_WAIT left",
+    .opts = BENCH_O_AT_ONCE,
     .default_conns = 300,
     .default_duration_s = 10.0,
     .settle_ms = 200,
+    .cpu_settle_ms = 50,
     .child = kick_child,
     .report = kick_report,
 };

@@ -3,9 +3,10 @@
  * connection owns no receive buffer); sends prepared during a loop turn and submitted together
  * with the next wait (one io_uring_enter per turn). The ring is created on the worker thread that
  * uses it, with SINGLE_ISSUER|DEFER_TASKRUN where the kernel has them, else COOP_TASKRUN, else
- * plain. Closing: SO_LINGER first for an abort, then cancel every op on the fd, reap every
- * completion, and only then close(): closing with a multishot recv still armed delays the RST
- * until the recv is torn down. */
+ * plain. Closing: every request on the socket is ended and reaped before close(), since closing
+ * with a multishot recv still armed delays the RST until the recv is torn down; and each is ended
+ * without a search of the ring's requests (stop_requests), so a close costs the same whatever the
+ * number of connections. */
 #define _GNU_SOURCE
 #include "io.h"
 
@@ -50,7 +51,9 @@ typedef struct uring_loop {
     uint32_t max_events;
     io_deferred_t deferred;
     uint32_t emitted; /* events delivered this turn: io_run_once's result */
-    io_handle_t **rearm; /* recvs stopped by an empty buffer ring, re-armed next turn */
+    uint32_t held;      /* requests of this loop the kernel holds (or will once submitted) */
+    uint32_t hash_bits; /* log2 of the buckets of the kernel's cancel table for this ring */
+    io_handle_t **rearm; /* recvs stopped by an empty buffer ring, re-armed at the turn's end */
     uint32_t rearm_count, rearm_cap;
     char desc[200];
 } uring_loop_t;
@@ -61,6 +64,12 @@ static void emit(uring_loop_t *l, const io_event_t *ev) {
 }
 
 static uint64_t ud(const void *p, unsigned tag) { return (uint64_t)(uintptr_t)p | tag; }
+
+/* A request for h whose final completion is still to come. */
+static void hold(uring_loop_t *l, io_handle_t *h) {
+    h->inflight++;
+    l->held++;
+}
 
 /* Setup flags to try, best first: each later set needs an older kernel. */
 static const unsigned setup_choices[] = {
@@ -84,6 +93,14 @@ static int ring_init(struct io_uring *ring, unsigned entries, unsigned *flags_us
         if (rc != -EINVAL) return rc; /* ENOSYS, EPERM (io_uring_disabled, seccomp), ENOMEM */
     }
     return rc;
+}
+
+/* The kernel sizes a ring's cancel table from its CQ: 2^(log2(cq_entries) - 5) buckets, between
+ * 2 and 256 (io_ring_ctx_alloc). */
+static uint32_t cancel_hash_bits(unsigned cq_entries) {
+    uint32_t log2 = 0;
+    while ((2u << log2) <= cq_entries) log2++;
+    return log2 < 6 ? 1 : log2 > 13 ? 8 : log2 - 5;
 }
 
 static const char *setup_name(unsigned f) {
@@ -132,7 +149,7 @@ static void arm_recv(uring_loop_t *l, io_handle_t *h) {
     sqe->buf_group = UR_BGID;
     io_uring_sqe_set_data64(sqe, ud(h, TAG_RECV));
     h->flags |= UR_ARMED;
-    h->inflight++;
+    hold(l, h);
 }
 
 static void arm_accept(uring_loop_t *l, io_handle_t *h) {
@@ -140,13 +157,14 @@ static void arm_accept(uring_loop_t *l, io_handle_t *h) {
     io_uring_prep_multishot_accept(sqe, h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, ud(h, TAG_ACCEPT));
     h->flags |= UR_ARMED;
-    h->inflight++;
+    hold(l, h);
 }
 
 static void arm_wake(uring_loop_t *l) {
     struct io_uring_sqe *sqe = get_sqe(&l->ring);
     io_uring_prep_read(sqe, l->wakefd, &l->wake_value, sizeof l->wake_value, 0);
     io_uring_sqe_set_data64(sqe, ud(l, TAG_WAKE));
+    l->held++;
 }
 
 /* Start-up probe, run once on the main thread: a ring, a buffer ring, and a multishot recv that
@@ -228,6 +246,7 @@ static int uring_loop_open(io_loop_t **out, const io_loop_config_t *cfg, io_even
     int rc = ring_init(&l->ring, UR_SQ_ENTRIES, &l->setup_flags);
     if (rc < 0) goto fail;
     l->ring_ready = true;
+    l->hash_bits = cancel_hash_bits(l->ring.cq.ring_entries);
     if ((rc = buffers_setup(l)) < 0) goto fail;
     l->wakefd = eventfd(0, EFD_CLOEXEC);
     if (l->wakefd < 0) {
@@ -269,44 +288,91 @@ static int uring_recv_start(io_loop_t *base, io_handle_t *h) {
 }
 
 static int uring_send(io_loop_t *base, io_handle_t *h, const uint8_t *buf, uint32_t len) {
+    uring_loop_t *l = (uring_loop_t *)base;
     if (h->send_ptr) return -EBUSY;
     if (h->state == IO_HANDLE_CLOSING || h->state == IO_HANDLE_CLOSED) return -EBADF;
-    struct io_uring_sqe *sqe = get_sqe(&((uring_loop_t *)base)->ring);
+    struct io_uring_sqe *sqe = get_sqe(&l->ring);
     io_uring_prep_send(sqe, h->fd, buf, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, ud(h, TAG_SEND));
     h->send_ptr = buf;
     h->send_len = len;
-    h->inflight++;
+    hold(l, h);
     return 0;
 }
 
+/* The caller may free h once IO_CLOSED is delivered. The re-arm list may still point at h here,
+ * but it is emptied before the turn's IO_CLOSEDs go out (uring_run_once), so nothing is looked
+ * up or removed for it. */
 static void finish_close(uring_loop_t *l, io_handle_t *h) {
     if (h->fd == SOCK_INVALID) return; /* already finished (closed from inside a callback) */
-    /* The caller may free h once IO_CLOSED is delivered: nothing here may point at it then. */
-    for (uint32_t i = 0; i < l->rearm_count; i++)
-        if (l->rearm[i] == h) l->rearm[i] = l->rearm[--l->rearm_count];
     close(h->fd);
     h->fd = SOCK_INVALID;
     io_deferred_push(&l->deferred, IO_CLOSED, h, 0);
 }
 
+/* Cancels h's request `tag` by its user_data, which the kernel finds in one bucket of its hash
+ * table. Never by fd (IORING_ASYNC_CANCEL_FD, ALL or not): that walks every request the ring
+ * holds, so a storm of N kicks cost O(N^2). */
+static void cancel_request(uring_loop_t *l, io_handle_t *h, unsigned tag) {
+    struct io_uring_sqe *sqe = get_sqe(&l->ring);
+    io_uring_prep_cancel64(sqe, ud(h, tag), 0);
+    io_uring_sqe_set_data64(sqe, ud(h, TAG_CANCEL));
+    hold(l, h);
+}
+
+/* Ends every request h has in the kernel; each then completes (its result or an error) and the
+ * close happens when the last is reaped. None is looked for among the ring's requests: an abort
+ * resets the connection now (RST, queues dropped), and the socket's own wait queue wakes its
+ * recv and send, which fail; a normal close stops the reading side (nothing on the wire), which
+ * ends the recv the same way. Only a send still in the kernel at a normal close, and a
+ * listener's accept, are cancelled, by user_data. */
+static void stop_requests(uring_loop_t *l, io_handle_t *h, io_close_mode_t mode, bool sending) {
+    if (h->flags & UR_LISTENER) {
+        cancel_request(l, h, TAG_ACCEPT);
+        return;
+    }
+    if (mode == IO_CLOSE_ABORT) {
+        if (sock_reset_now(h->fd) == 0) return;
+        /* Refused (EBUSY: a request of h blocks in an io-wq worker): close() resets under
+         * SO_LINGER {1,0} instead, once every request is in. */
+        sock_set_abortive(h->fd);
+    }
+    if ((h->flags & UR_ARMED) && sock_stop_reading(h->fd) < 0) cancel_request(l, h, TAG_RECV);
+    if (sending) cancel_request(l, h, TAG_SEND);
+}
+
+#ifndef IORING_ASYNC_CANCEL_OP
+#define IORING_ASYNC_CANCEL_OP (1U << 5) /* kernel 6.6; liburing 2.3 predates it */
+#endif
+
+/* The entries the kernel searches for a cancel (io_uring/cancel.c, poll.c of kernel 6.18): keyed
+ * by user_data alone, one bucket of a table of 2^hash_bits; keyed by fd, opcode or ANY, every
+ * request the ring holds (io_poll_file_find), once more for each match with ALL. */
+static uint64_t cancel_search(const uring_loop_t *l, const struct io_uring_sqe *sqe) {
+    if (sqe->opcode != IORING_OP_ASYNC_CANCEL) return 0;
+    if (!(sqe->cancel_flags & (IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_OP | IORING_ASYNC_CANCEL_ANY)))
+        return 1 + (l->held >> l->hash_bits);
+    return (uint64_t)l->held * ((sqe->cancel_flags & IORING_ASYNC_CANCEL_ALL) ? 2 : 1);
+}
+
 static int uring_close(io_loop_t *base, io_handle_t *h, io_close_mode_t mode) {
     uring_loop_t *l = (uring_loop_t *)base;
     if (h->state == IO_HANDLE_CLOSING || h->state == IO_HANDLE_CLOSED) return -EALREADY;
-    if (mode == IO_CLOSE_ABORT) sock_set_abortive(h->fd);
+    bool sending = h->send_ptr != NULL;
     h->state = IO_HANDLE_CLOSING;
     h->send_ptr = NULL;
     h->flags &= (uint8_t)~UR_WANT_RECV;
     if (h->inflight == 0) {
+        if (mode == IO_CLOSE_ABORT) sock_set_abortive(h->fd);
         finish_close(l, h);
         return 0;
     }
-    /* One cancel for everything on the fd; each op then completes (-ECANCELED or its result)
-     * and the close happens when the last of them is reaped. */
-    struct io_uring_sqe *sqe = get_sqe(&l->ring);
-    io_uring_prep_cancel_fd(sqe, h->fd, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, ud(h, TAG_CANCEL));
-    h->inflight++;
+    /* What the close asks of the kernel is read off the requests it prepares (io.h:
+     * close_visits), whichever helper prepared them. */
+    unsigned from = l->ring.sq.sqe_tail;
+    stop_requests(l, h, mode, sending);
+    for (unsigned i = from; i != l->ring.sq.sqe_tail; i++)
+        l->base.close_visits += cancel_search(l, &l->ring.sq.sqes[i & l->ring.sq.ring_mask]);
     return 0;
 }
 
@@ -357,6 +423,8 @@ static void on_recv_cqe(uring_loop_t *l, io_handle_t *h, const struct io_uring_c
 
 static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
     unsigned tag = (unsigned)(cqe->user_data & TAG_MASK);
+    bool final = !(cqe->flags & IORING_CQE_F_MORE);
+    if (final) l->held--;
     if (tag == TAG_WAKE) {
         arm_wake(l);
         io_event_t ev = { .kind = IO_WOKEN };
@@ -364,7 +432,6 @@ static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
         return;
     }
     io_handle_t *h = (io_handle_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)TAG_MASK);
-    bool final = !(cqe->flags & IORING_CQE_F_MORE);
     if (final) h->inflight--;
     bool has_buf = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
     if (h->state == IO_HANDLE_CLOSING) {
@@ -391,13 +458,19 @@ static void on_cqe(uring_loop_t *l, const struct io_uring_cqe *cqe) {
     if (h->state == IO_HANDLE_CLOSING && h->inflight == 0) finish_close(l, h);
 }
 
-static int uring_run_once(io_loop_t *base, int timeout_ms) {
-    uring_loop_t *l = (uring_loop_t *)base;
+/* Re-arms the recvs that found the buffer ring empty this turn: its buffers are back now that
+ * the turn's completions are handled. Runs before the turn's deferred completions, so the list
+ * is empty whenever an IO_CLOSED lets the caller free a handle (finish_close relies on it). */
+static void rearm_now(uring_loop_t *l) {
     for (uint32_t i = 0; i < l->rearm_count; i++) {
         io_handle_t *h = l->rearm[i];
         if (h->state == IO_HANDLE_ACTIVE && (h->flags & UR_WANT_RECV) && !(h->flags & UR_ARMED)) arm_recv(l, h);
     }
     l->rearm_count = 0;
+}
+
+static int uring_run_once(io_loop_t *base, int timeout_ms) {
+    uring_loop_t *l = (uring_loop_t *)base;
     l->emitted = 0;
     if (io_deferred_pending(&l->deferred)) timeout_ms = 0;
     struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
@@ -412,6 +485,7 @@ static int uring_run_once(io_loop_t *base, int timeout_ms) {
         if (++seen == l->max_events) break;
     }
     io_uring_cq_advance(&l->ring, seen);
+    rearm_now(l);
     return (int)(l->emitted + io_deferred_deliver(&l->deferred, l->fn, l->ctx));
 }
 

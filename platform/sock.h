@@ -50,6 +50,15 @@ int sock_set_nonblocking(sock_t s);
 int sock_set_nodelay(sock_t s, bool on);
 /* SO_LINGER {1,0}: the next close sends RST and drops the send queue. */
 int sock_set_abortive(sock_t s);
+#ifndef _WIN32
+/* Linux TCP, for io_uring's close, which must end the requests a socket has in the kernel before
+ * close() can take effect. sock_reset_now: RST now, the fd still open (connect(AF_UNSPEC) runs
+ * tcp_disconnect, as close() does under SO_LINGER {1,0}); both queues are dropped and every
+ * waiter on the socket wakes and fails. sock_stop_reading: shutdown(SHUT_RD), which puts nothing
+ * on the wire; reads end (0) and waiters wake. */
+int sock_reset_now(sock_t s);
+int sock_stop_reading(sock_t s);
+#endif
 /* Effective buffer sizes as the kernel reports them (Linux doubles what it was given). */
 int sock_get_buffers(sock_t s, uint32_t *sndbuf, uint32_t *rcvbuf);
 int sock_local_port(sock_t s, uint16_t *port);

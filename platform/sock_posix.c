@@ -35,6 +35,13 @@ int sock_set_abortive(sock_t s) {
     return setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0 ? 0 : -errno;
 }
 
+int sock_reset_now(sock_t s) {
+    struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+    return connect(s, &unspec, sizeof unspec) == 0 ? 0 : -errno;
+}
+
+int sock_stop_reading(sock_t s) { return shutdown(s, SHUT_RD) == 0 ? 0 : -errno; }
+
 int sock_get_buffers(sock_t s, uint32_t *sndbuf, uint32_t *rcvbuf) {
     int snd = 0, rcv = 0;
     socklen_t l1 = sizeof snd, l2 = sizeof rcv;

@@ -75,6 +75,17 @@ def kick_resets_every_cheater_without_time_wait():
     check(r["errors"] == 0, "errors", r)
 
 
+def kick_at_once_resets_every_cheater_and_lets_the_server_go_on():
+    """--at-once stops the server while the frames go out: it must be running again afterwards."""
+    with gskel() as s:
+        r = bench(s, "kick", "--conns", 50, "--at-once", "--server-pid", s.pid)
+        with open(f"/proc/{s.pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    check(r["kicked"] == 50 and r["resets_seen"] == 50 and r["errors"] == 0, "every cheater reset", r)
+    check(r["server_cpu_us_per_kick"] > 0, "server cpu per kick", r)
+    check(state != "T", "the server left stopped", state)
+
+
 def churn_leaves_no_wait_states_on_server():
     with gskel() as s:
         r = bench(s, "churn", "--conns", 8, "--duration", 1, "--warmup", 0.2)
@@ -210,6 +221,7 @@ def game_players_move_chat_and_read_server_metrics():
 
 def bad_usage_exits_2():
     for argv in ([], ["nosuch"], ["echo", "--conns", "0"], ["kick", "--login"], ["kick", "--rate", "5"],
+                 ["kick", "--at-once"], ["echo", "--at-once", "--server-pid", "1"],
                  ["echo", "--host", "192.0.2.1"], ["echo", "--duration", "-1"], ["game"],
                  ["game", "--admin-port", "0"], ["game", "--admin-port", "7778", "--tick-hz", "0"],
                  ["echo", "--admin-port", "7778"], ["echo", "--chat-every", "5"]):

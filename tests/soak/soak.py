@@ -42,7 +42,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 
+from benchlib import write_marked  # noqa: E402
 from gskel_harness import TCP_STATES, parse_logfmt  # noqa: E402
 
 MIB = 1 << 20
@@ -436,16 +438,7 @@ class Soak:
     def write_doc(self, text):
         """Replaces what lies between the soak markers (another script writes the rest)."""
         path = self.a.doc
-        block = f"{DOC_BEGIN}\n{text}{DOC_END}\n"
-        old = open(path).read() if os.path.exists(path) else ""
-        i, j = old.find(DOC_BEGIN), old.find(DOC_END)
-        if i >= 0 and j > i:
-            rest = old[j + len(DOC_END):]
-            new = old[:i] + block + (rest[1:] if rest.startswith("\n") else rest)
-        else:
-            new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
-        with open(path, "w") as f:
-            f.write(new)
+        write_marked(path, DOC_BEGIN, DOC_END, text)
         print(f"wrote the soak section of {path}")
 
 
