@@ -130,6 +130,12 @@ typedef enum { BENCH_PROVE_NONE, BENCH_PROVE_ECHO, BENCH_PROVE_LOGIN } bench_pro
  * -1 and count in BENCH_ERRORS; the rest are non-blocking, with nothing unread. Returns the
  * count established. */
 uint32_t bench_connect_all(bench_child_t *ch, client_conn_t *conns, uint32_t n, bench_prove_t prove);
+/* What most children start with: n connections (bench_connect_all) in a new array, and an epoll
+ * set in *ep with nothing in it yet. NULL if either cannot be had. */
+client_conn_t *bench_connect_polled(bench_child_t *ch, uint32_t n, bench_prove_t prove, int *ep);
+/* Adds every open connection of conns[0..n) to ep for `events`, data.u32 = its index; returns
+ * how many were added. */
+uint32_t bench_poll_all(int ep, client_conn_t *conns, uint32_t n, uint32_t events);
 
 /* Connection loops (connect, churn): each of N slots connects, runs a short exchange, closes
  * first (FIN from the client, as the protocol asks) and starts over until the window ends. */

@@ -205,3 +205,26 @@ uint32_t bench_connect_all(bench_child_t *ch, client_conn_t *conns, uint32_t n, 
     ch->part->stat[BENCH_CONNS] += s.ok;
     return s.ok;
 }
+
+client_conn_t *bench_connect_polled(bench_child_t *ch, uint32_t n, bench_prove_t prove, int *ep)
+{
+    client_conn_t *conns = calloc(n ? n : 1, sizeof *conns);
+    *ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!conns || *ep < 0) {
+        free(conns);
+        return NULL;
+    }
+    bench_connect_all(ch, conns, n, prove);
+    return conns;
+}
+
+uint32_t bench_poll_all(int ep, client_conn_t *conns, uint32_t n, uint32_t events)
+{
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct epoll_event ev = { .events = events, .data.u32 = i };
+        if (conns[i].fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == 0)
+            added++;
+    }
+    return added;
+}

@@ -20,16 +20,11 @@ static int hold_ignore_frame(void *ctx, const frame_t *f)
 static int hold_child(bench_child_t *ch)
 {
     uint32_t n = ch->count;
-    client_conn_t *conns = calloc(n, sizeof *conns);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!conns || ep < 0)
+    int ep;
+    client_conn_t *conns = bench_connect_polled(ch, n, ch->o->login ? BENCH_PROVE_LOGIN : BENCH_PROVE_ECHO, &ep);
+    if (!conns)
         return -1;
-    bench_connect_all(ch, conns, n, ch->o->login ? BENCH_PROVE_LOGIN : BENCH_PROVE_ECHO);
-    for (uint32_t i = 0; i < n; i++) {
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = i };
-        if (conns[i].fd >= 0)
-            epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-    }
+    bench_poll_all(ep, conns, n, EPOLLIN | EPOLLRDHUP);
     bench_window_t w;
     if (bench_child_go(ch, &w) < 0)
         return -1;

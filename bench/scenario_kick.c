@@ -40,11 +40,10 @@ static void kick_resolve(bench_child_t *ch, int ep, client_conn_t *c, int rc, ui
 static int kick_child(bench_child_t *ch)
 {
     uint32_t n = ch->count;
-    client_conn_t *conns = calloc(n, sizeof *conns);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!conns || ep < 0)
+    int ep;
+    client_conn_t *conns = bench_connect_polled(ch, n, BENCH_PROVE_ECHO, &ep);
+    if (!conns)
         return -1;
-    bench_connect_all(ch, conns, n, BENCH_PROVE_ECHO);
     bench_window_t w;
     if (bench_child_go(ch, &w) < 0)
         return -1;

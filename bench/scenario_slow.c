@@ -91,13 +91,9 @@ static int slow_child(bench_child_t *ch)
         return -1;
     bench_sleep_until(w.start_ns);
     x.t0 = client_now_ns();
-    for (uint32_t i = 0; i < n; i++) {
-        /* Never EPOLLIN: the point is not to read. EPOLLRDHUP tells a FIN from the server apart;
-         * EPOLLERR/EPOLLHUP (a reset) come regardless. */
-        struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.u32 = i };
-        if (x.conns[i].fd >= 0 && epoll_ctl(x.ep, EPOLL_CTL_ADD, x.conns[i].fd, &ev) == 0)
-            x.open++;
-    }
+    /* Never EPOLLIN: the point is not to read. EPOLLRDHUP tells a FIN from the server apart;
+     * EPOLLERR/EPOLLHUP (a reset) come regardless. */
+    x.open = bench_poll_all(x.ep, x.conns, n, EPOLLOUT | EPOLLRDHUP);
     struct epoll_event evs[256];
     for (uint64_t now = x.t0; x.open > 0 && now < w.end_ns; now = client_now_ns()) {
         int ms = (int)((w.end_ns - now + 999999u) / 1000000u);

@@ -114,6 +114,13 @@ int io_backend_select(const char *name, const io_backend_ops_t **out, char *why,
 static inline void io_handle_reset(io_handle_t *h, sock_t fd, uint32_t user) {
     *h = (io_handle_t){ .fd = fd, .user = user, .state = IO_HANDLE_IDLE };
 }
+/* The whole attach of a backend that registers nothing per handle until it is used (epoll,
+ * io_uring); IOCP associates the socket with its port and has its own. */
+static inline int io_attach_plain(io_loop_t *l, io_handle_t *h, sock_t fd, uint32_t user) {
+    (void)l;
+    io_handle_reset(h, fd, user);
+    return 0;
+}
 
 static inline int io_attach(io_loop_t *l, io_handle_t *h, sock_t fd, uint32_t user) { return l->ops->attach(l, h, fd, user); }
 static inline int io_accept_start(io_loop_t *l, io_handle_t *h) { return l->ops->accept_start(l, h); }

@@ -112,12 +112,6 @@ fail:;
     return rc;
 }
 
-static int epoll_attach(io_loop_t *base, io_handle_t *h, sock_t fd, uint32_t user) {
-    (void)base;
-    io_handle_reset(h, fd, user);
-    return 0;
-}
-
 static int epoll_accept_start(io_loop_t *base, io_handle_t *h) {
     h->flags |= EP_LISTENER;
     h->state = IO_HANDLE_ACTIVE;
@@ -271,7 +265,7 @@ const io_backend_ops_t io_epoll_ops = {
     .probe = epoll_probe,
     .loop_open = epoll_loop_open,
     .loop_close = epoll_loop_close,
-    .attach = epoll_attach,
+    .attach = io_attach_plain,
     .accept_start = epoll_accept_start,
     .recv_start = epoll_recv_start,
     .send = epoll_send,

@@ -266,12 +266,6 @@ fail:
     return rc;
 }
 
-static int uring_attach(io_loop_t *base, io_handle_t *h, sock_t fd, uint32_t user) {
-    (void)base;
-    io_handle_reset(h, fd, user);
-    return 0;
-}
-
 static int uring_accept_start(io_loop_t *base, io_handle_t *h) {
     h->flags |= UR_LISTENER;
     h->state = IO_HANDLE_ACTIVE;
@@ -494,7 +488,7 @@ const io_backend_ops_t io_uring_ops = {
     .probe = uring_probe,
     .loop_open = uring_loop_open,
     .loop_close = uring_loop_close,
-    .attach = uring_attach,
+    .attach = io_attach_plain,
     .accept_start = uring_accept_start,
     .recv_start = uring_recv_start,
     .send = uring_send,
