@@ -132,6 +132,39 @@ static void build_varied_stream(stream_t *s, uint16_t max)
     stream_add(s, 0x0009, 0);
 }
 
+/* The reader most tests feed by hand: a pool of SMALL_MAX buffers, a fresh reader and record
+ * over g_stream, which starts empty. */
+typedef struct fixture {
+    pool_t bufs;
+    frame_reader_t fr;
+    rec_t r;
+} fixture_t;
+
+static int setup(void **state)
+{
+    static fixture_t f;
+    memset(&f, 0, sizeof(f));
+    stream_reset(&g_stream);
+    if (pool_init(&f.bufs, SMALL_MAX, 2) != 0)
+        return -1;
+    f.r = (rec_t){ .s = &g_stream };
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    pool_destroy(&f->bufs);
+    return 0;
+}
+
+/* feed_piece on the fixture's reader, pool and record. */
+static int feed(fixture_t *f, size_t off, size_t n)
+{
+    return feed_piece(&f->fr, &f->bufs, SMALL_MAX, &f->r, off, n);
+}
+
 static void header_round_trips_little_endian(void **state)
 {
     (void)state;
@@ -251,169 +284,118 @@ static void length_above_max_is_rejected_at_every_split(void **state)
 
 static void bad_length_is_reported_on_the_last_header_byte(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add_header(&g_stream, SMALL_MAX + 1, 0x0001);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
     for (size_t i = 0; i < 3; i++)
-        assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, i, 1), 0);
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 3, 1), FRAME_EBADLEN);
-    assert_int_equal(bufs.in_use, 0);
-    pool_destroy(&bufs);
+        assert_int_equal(feed(f, i, 1), 0);
+    assert_int_equal(feed(f, 3, 1), FRAME_EBADLEN);
+    assert_int_equal(f->bufs.in_use, 0);
 }
 
 static void callback_stop_value_is_returned_and_later_frames_are_not_delivered(void **state)
 {
-    (void)state;
+    fixture_t *f = *state;
     build_varied_stream(&g_stream, SMALL_MAX);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream, .stop_after = 3, .stop_rc = 42 };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, g_stream.n), 42);
-    assert_int_equal(r.next, 3);
-    frame_reader_reset(&fr, &bufs);
-    pool_destroy(&bufs);
+    f->r.stop_after = 3;
+    f->r.stop_rc = 42;
+    assert_int_equal(feed(f, 0, g_stream.n), 42);
+    assert_int_equal(f->r.next, 3);
+    frame_reader_reset(&f->fr, &f->bufs);
 }
 
 static void callback_stop_on_a_copied_frame_still_frees_its_buffer(void **state)
 {
-    (void)state;
+    fixture_t *f = *state;
     build_varied_stream(&g_stream, SMALL_MAX);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream, .stop_after = 2, .stop_rc = -7 };
+    f->r.stop_after = 2;
+    f->r.stop_rc = -7;
     /* Cut in the middle of frame 2 (the max-size one). */
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 100), 0);
-    assert_int_equal(bufs.in_use, 1);
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 100, g_stream.n - 100), -7);
-    assert_int_equal(r.next, 2);
-    frame_reader_reset(&fr, &bufs);
-    assert_int_equal(bufs.in_use, 0);
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 100), 0);
+    assert_int_equal(f->bufs.in_use, 1);
+    assert_int_equal(feed(f, 100, g_stream.n - 100), -7);
+    assert_int_equal(f->r.next, 2);
+    frame_reader_reset(&f->fr, &f->bufs);
+    assert_int_equal(f->bufs.in_use, 0);
 }
 
 static void partial_buffer_goes_back_when_the_frame_completes(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 50);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 20), 0);
-    assert_int_equal(bufs.in_use, 1);
-    assert_true(frame_reader_mid_frame(&fr));
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 20, g_stream.n - 20), 0);
-    assert_int_equal(r.next, 1);
-    assert_int_equal(bufs.in_use, 0);
-    assert_false(frame_reader_mid_frame(&fr));
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 20), 0);
+    assert_int_equal(f->bufs.in_use, 1);
+    assert_true(frame_reader_mid_frame(&f->fr));
+    assert_int_equal(feed(f, 20, g_stream.n - 20), 0);
+    assert_int_equal(f->r.next, 1);
+    assert_int_equal(f->bufs.in_use, 0);
+    assert_false(frame_reader_mid_frame(&f->fr));
 }
 
 static void reset_returns_the_partial_buffer(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 50);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 30), 0);
-    assert_int_equal(bufs.in_use, 1);
-    frame_reader_reset(&fr, &bufs);
-    assert_int_equal(bufs.in_use, 0);
-    assert_null(fr.partial);
-    assert_false(frame_reader_mid_frame(&fr));
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 30), 0);
+    assert_int_equal(f->bufs.in_use, 1);
+    frame_reader_reset(&f->fr, &f->bufs);
+    assert_int_equal(f->bufs.in_use, 0);
+    assert_null(f->fr.partial);
+    assert_false(frame_reader_mid_frame(&f->fr));
 }
 
 static void header_alone_holds_no_buffer(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 50);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 2), 0);
-    assert_true(frame_reader_mid_frame(&fr));
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 2, 2), 0);
-    assert_int_equal(bufs.in_use, 0);
-    assert_true(frame_reader_mid_frame(&fr));
-    frame_reader_reset(&fr, &bufs);
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 2), 0);
+    assert_true(frame_reader_mid_frame(&f->fr));
+    assert_int_equal(feed(f, 2, 2), 0);
+    assert_int_equal(f->bufs.in_use, 0);
+    assert_true(frame_reader_mid_frame(&f->fr));
+    frame_reader_reset(&f->fr, &f->bufs);
 }
 
 static void frames_whole_in_a_read_point_into_the_callers_bytes(void **state)
 {
-    (void)state;
+    fixture_t *f = *state;
     build_varied_stream(&g_stream, SMALL_MAX);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, g_stream.n), 0);
-    assert_int_equal(r.next, g_stream.count);
-    assert_int_equal(r.copied, 0);
-    assert_int_equal(r.in_piece, 6);
-    assert_int_equal(pool_capacity(&bufs), 0);
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, g_stream.n), 0);
+    assert_int_equal(f->r.next, g_stream.count);
+    assert_int_equal(f->r.copied, 0);
+    assert_int_equal(f->r.in_piece, 6);
+    assert_int_equal(pool_capacity(&f->bufs), 0);
 }
 
 static void body_whole_after_a_split_header_is_not_copied(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 40);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 3), 0);
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 3, g_stream.n - 3), 0);
-    assert_int_equal(r.in_piece, 1);
-    assert_int_equal(r.copied, 0);
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 3), 0);
+    assert_int_equal(feed(f, 3, g_stream.n - 3), 0);
+    assert_int_equal(f->r.in_piece, 1);
+    assert_int_equal(f->r.copied, 0);
 }
 
 static void body_cut_by_a_read_is_delivered_from_a_copy(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 40);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 0, 10), 0);
-    assert_int_equal(feed_piece(&fr, &bufs, SMALL_MAX, &r, 10, g_stream.n - 10), 0);
-    assert_int_equal(r.copied, 1);
-    assert_int_equal(r.in_piece, 0);
-    pool_destroy(&bufs);
+    assert_int_equal(feed(f, 0, 10), 0);
+    assert_int_equal(feed(f, 10, g_stream.n - 10), 0);
+    assert_int_equal(f->r.copied, 1);
+    assert_int_equal(f->r.in_piece, 0);
 }
 
 static void empty_feed_changes_nothing(void **state)
 {
-    (void)state;
-    stream_reset(&g_stream);
+    fixture_t *f = *state;
     stream_add(&g_stream, 0x0001, 10);
-    pool_t bufs;
-    pool_init(&bufs, SMALL_MAX, 2);
-    frame_reader_t fr = { 0 };
-    rec_t r = { .s = &g_stream };
-    assert_int_equal(frame_reader_feed(&fr, &bufs, SMALL_MAX, NULL, 0, on_frame, &r), 0);
-    assert_false(frame_reader_mid_frame(&fr));
-    assert_int_equal(r.next, 0);
-    pool_destroy(&bufs);
+    assert_int_equal(frame_reader_feed(&f->fr, &f->bufs, SMALL_MAX, NULL, 0, on_frame, &f->r), 0);
+    assert_false(frame_reader_mid_frame(&f->fr));
+    assert_int_equal(f->r.next, 0);
 }
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
@@ -426,16 +408,16 @@ int main(void)
         cmocka_unit_test(wire_maximum_frame_survives_splits),
         cmocka_unit_test(length_below_header_is_rejected_at_every_split),
         cmocka_unit_test(length_above_max_is_rejected_at_every_split),
-        cmocka_unit_test(bad_length_is_reported_on_the_last_header_byte),
-        cmocka_unit_test(callback_stop_value_is_returned_and_later_frames_are_not_delivered),
-        cmocka_unit_test(callback_stop_on_a_copied_frame_still_frees_its_buffer),
-        cmocka_unit_test(partial_buffer_goes_back_when_the_frame_completes),
-        cmocka_unit_test(reset_returns_the_partial_buffer),
-        cmocka_unit_test(header_alone_holds_no_buffer),
-        cmocka_unit_test(frames_whole_in_a_read_point_into_the_callers_bytes),
-        cmocka_unit_test(body_whole_after_a_split_header_is_not_copied),
-        cmocka_unit_test(body_cut_by_a_read_is_delivered_from_a_copy),
-        cmocka_unit_test(empty_feed_changes_nothing),
+        T(bad_length_is_reported_on_the_last_header_byte),
+        T(callback_stop_value_is_returned_and_later_frames_are_not_delivered),
+        T(callback_stop_on_a_copied_frame_still_frees_its_buffer),
+        T(partial_buffer_goes_back_when_the_frame_completes),
+        T(reset_returns_the_partial_buffer),
+        T(header_alone_holds_no_buffer),
+        T(frames_whole_in_a_read_point_into_the_callers_bytes),
+        T(body_whole_after_a_split_header_is_not_copied),
+        T(body_cut_by_a_read_is_delivered_from_a_copy),
+        T(empty_feed_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,31 @@ static void record(void *ctx, timer_node_t *t)
     r->n++;
 }
 
+/* The wheel most tests run on, and the nodes and record they arm and fire into: kept here, not
+ * on a test's stack, because teardown's timer_wheel_destroy unlinks whatever is still armed. */
+typedef struct fixture {
+    timer_wheel_t w;
+    timer_node_t t[4];
+    rec_t r;
+} fixture_t;
+
+static int setup(void **state)
+{
+    static fixture_t f;
+    memset(&f, 0, sizeof(f));
+    if (timer_wheel_init(&f.w, 0, TICK, SLOTS) != 0)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    timer_wheel_destroy(&f->w);
+    return 0;
+}
+
 static void init_rejects_bad_geometry(void **state)
 {
     (void)state;
@@ -56,45 +81,31 @@ static void fires_at_deadline_and_not_before(void **state)
 
 static void fires_when_advance_skips_past_deadline(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rec_t r = { 0 };
-    timer_arm(&w, &t, 55);
-    assert_int_equal(timer_wheel_advance(&w, 300, record, &r), 1);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    timer_arm(&f->w, &f->t[0], 55);
+    assert_int_equal(timer_wheel_advance(&f->w, 300, record, &f->r), 1);
 }
 
 static void cancelled_timer_never_fires(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rec_t r = { 0 };
-    timer_arm(&w, &t, 50);
-    timer_cancel(&w, &t);
-    assert_false(timer_armed(&t));
-    assert_int_equal(timer_wheel_advance(&w, 10000, record, &r), 0);
-    timer_cancel(&w, &t); /* not armed: no-op */
-    assert_int_equal(timer_wheel_count(&w), 0);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    timer_node_t *t = &f->t[0];
+    timer_arm(&f->w, t, 50);
+    timer_cancel(&f->w, t);
+    assert_false(timer_armed(t));
+    assert_int_equal(timer_wheel_advance(&f->w, 10000, record, &f->r), 0);
+    timer_cancel(&f->w, t); /* not armed: no-op */
+    assert_int_equal(timer_wheel_count(&f->w), 0);
 }
 
 static void rearming_moves_the_deadline(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rec_t r = { 0 };
-    timer_arm(&w, &t, 50);
-    timer_arm(&w, &t, 500);
-    assert_int_equal(timer_wheel_count(&w), 1);
-    assert_int_equal(timer_wheel_advance(&w, 499, record, &r), 0);
-    assert_int_equal(timer_wheel_advance(&w, 500, record, &r), 1);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    timer_arm(&f->w, &f->t[0], 50);
+    timer_arm(&f->w, &f->t[0], 500);
+    assert_int_equal(timer_wheel_count(&f->w), 1);
+    assert_int_equal(timer_wheel_advance(&f->w, 499, record, &f->r), 0);
+    assert_int_equal(timer_wheel_advance(&f->w, 500, record, &f->r), 1);
 }
 
 static void past_deadline_fires_on_next_advance(void **state)
@@ -123,19 +134,16 @@ static void rearm_self_later(void *ctx, timer_node_t *t)
 
 static void callback_can_rearm_its_own_timer(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rearm_ctx_t c = { &w, 0 };
-    timer_arm(&w, &t, 100);
-    assert_int_equal(timer_wheel_advance(&w, 100, rearm_self_later, &c), 1);
-    assert_true(timer_armed(&t));
-    assert_int_equal(t.expires_ms, 200);
-    assert_int_equal(timer_wheel_advance(&w, 199, rearm_self_later, &c), 0);
-    assert_int_equal(timer_wheel_advance(&w, 200, rearm_self_later, &c), 1);
+    fixture_t *f = *state;
+    timer_node_t *t = &f->t[0];
+    rearm_ctx_t c = { &f->w, 0 };
+    timer_arm(&f->w, t, 100);
+    assert_int_equal(timer_wheel_advance(&f->w, 100, rearm_self_later, &c), 1);
+    assert_true(timer_armed(t));
+    assert_int_equal(t->expires_ms, 200);
+    assert_int_equal(timer_wheel_advance(&f->w, 199, rearm_self_later, &c), 0);
+    assert_int_equal(timer_wheel_advance(&f->w, 200, rearm_self_later, &c), 1);
     assert_int_equal(c.calls, 2);
-    timer_wheel_destroy(&w);
 }
 
 static void rearm_self_now(void *ctx, timer_node_t *t)
@@ -147,17 +155,13 @@ static void rearm_self_now(void *ctx, timer_node_t *t)
 
 static void overdue_rearm_in_callback_fires_once_per_advance(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rearm_ctx_t c = { &w, 0 };
-    timer_arm(&w, &t, 100);
-    assert_int_equal(timer_wheel_advance(&w, 100, rearm_self_now, &c), 1);
-    assert_int_equal(timer_wheel_advance(&w, 100, rearm_self_now, &c), 1);
+    fixture_t *f = *state;
+    rearm_ctx_t c = { &f->w, 0 };
+    timer_arm(&f->w, &f->t[0], 100);
+    assert_int_equal(timer_wheel_advance(&f->w, 100, rearm_self_now, &c), 1);
+    assert_int_equal(timer_wheel_advance(&f->w, 100, rearm_self_now, &c), 1);
     assert_int_equal(c.calls, 2);
-    timer_cancel(&w, &t);
-    timer_wheel_destroy(&w);
+    timer_cancel(&f->w, &f->t[0]);
 }
 
 typedef struct cancel_ctx {
@@ -175,19 +179,16 @@ static void cancel_the_other(void *ctx, timer_node_t *t)
 
 static void callback_can_cancel_another_timer_of_its_slot(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t a = { 0 }, b = { 0 };
-    cancel_ctx_t c = { &w, &a, &b, 0 };
-    timer_arm(&w, &a, 100);
-    timer_arm(&w, &b, 101); /* same tick, same slot */
-    assert_int_equal(timer_wheel_advance(&w, 200, cancel_the_other, &c), 1);
+    fixture_t *f = *state;
+    timer_node_t *a = &f->t[0], *b = &f->t[1];
+    cancel_ctx_t c = { &f->w, a, b, 0 };
+    timer_arm(&f->w, a, 100);
+    timer_arm(&f->w, b, 101); /* same tick, same slot */
+    assert_int_equal(timer_wheel_advance(&f->w, 200, cancel_the_other, &c), 1);
     assert_int_equal(c.calls, 1);
-    assert_false(timer_armed(&a));
-    assert_false(timer_armed(&b));
-    assert_int_equal(timer_wheel_count(&w), 0);
-    timer_wheel_destroy(&w);
+    assert_false(timer_armed(a));
+    assert_false(timer_armed(b));
+    assert_int_equal(timer_wheel_count(&f->w), 0);
 }
 
 static void arm_other(void *ctx, timer_node_t *t)
@@ -200,35 +201,26 @@ static void arm_other(void *ctx, timer_node_t *t)
 
 static void timer_armed_overdue_in_callback_fires_by_next_advance(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t a = { 0 }, b = { 0 };
-    cancel_ctx_t c = { &w, &a, &b, 0 };
-    timer_arm(&w, &a, 100);
-    uint32_t fired = timer_wheel_advance(&w, 100, arm_other, &c);
-    fired += timer_wheel_advance(&w, 100, arm_other, &c);
+    fixture_t *f = *state;
+    cancel_ctx_t c = { &f->w, &f->t[0], &f->t[1], 0 };
+    timer_arm(&f->w, c.a, 100);
+    uint32_t fired = timer_wheel_advance(&f->w, 100, arm_other, &c);
+    fired += timer_wheel_advance(&f->w, 100, arm_other, &c);
     assert_int_equal(fired, 2);
-    assert_false(timer_armed(&b));
-    timer_wheel_destroy(&w);
+    assert_false(timer_armed(c.b));
 }
 
 static void far_future_timer_fires_once_at_its_deadline(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    rec_t r = { 0 };
+    fixture_t *f = *state;
     uint64_t deadline = 10 * TICK * SLOTS + 37; /* ten revolutions and a bit */
-    timer_arm(&w, &t, deadline);
+    timer_arm(&f->w, &f->t[0], deadline);
     for (uint64_t now = TICK; now < deadline; now += TICK)
-        assert_int_equal(timer_wheel_advance(&w, now, record, &r), 0);
-    assert_int_equal(timer_wheel_advance(&w, deadline, record, &r), 1);
+        assert_int_equal(timer_wheel_advance(&f->w, now, record, &f->r), 0);
+    assert_int_equal(timer_wheel_advance(&f->w, deadline, record, &f->r), 1);
     for (uint64_t now = deadline; now < 2 * deadline; now += TICK)
-        timer_wheel_advance(&w, now, record, &r);
-    assert_int_equal(r.n, 1);
-    timer_wheel_destroy(&w);
+        timer_wheel_advance(&f->w, now, record, &f->r);
+    assert_int_equal(f->r.n, 1);
 }
 
 /* A wheel that stepped through every tick of the gap would spin for ages here (2^50 ticks) and
@@ -253,87 +245,65 @@ static void huge_time_jump_fires_due_timers_and_keeps_later_ones(void **state)
 
 static void timeout_is_minus_one_when_nothing_is_armed(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    assert_int_equal(timer_wheel_timeout_ms(&w, 0), -1);
-    timer_node_t t = { 0 };
-    timer_arm(&w, &t, 50);
-    timer_cancel(&w, &t);
-    assert_int_equal(timer_wheel_timeout_ms(&w, 0), -1);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    assert_int_equal(timer_wheel_timeout_ms(&f->w, 0), -1);
+    timer_arm(&f->w, &f->t[0], 50);
+    timer_cancel(&f->w, &f->t[0]);
+    assert_int_equal(timer_wheel_timeout_ms(&f->w, 0), -1);
 }
 
 static void timeout_is_zero_when_a_timer_is_overdue(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    timer_arm(&w, &t, 50);
-    assert_int_equal(timer_wheel_timeout_ms(&w, 50), 0);
-    assert_int_equal(timer_wheel_timeout_ms(&w, 9000), 0);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    timer_arm(&f->w, &f->t[0], 50);
+    assert_int_equal(timer_wheel_timeout_ms(&f->w, 50), 0);
+    assert_int_equal(timer_wheel_timeout_ms(&f->w, 9000), 0);
 }
 
 static void timeout_is_never_later_than_the_earliest_deadline(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t near = { 0 }, far = { 0 };
-    timer_arm(&w, &far, 50 * TICK * SLOTS + 3);
-    int far_left = timer_wheel_timeout_ms(&w, 0);
+    fixture_t *f = *state;
+    timer_node_t *near = &f->t[0], *far = &f->t[1];
+    timer_arm(&f->w, far, 50 * TICK * SLOTS + 3);
+    int far_left = timer_wheel_timeout_ms(&f->w, 0);
     assert_true(far_left >= 0 && far_left <= 50 * TICK * SLOTS + 3);
-    timer_arm(&w, &near, 123);
-    int left = timer_wheel_timeout_ms(&w, 7);
+    timer_arm(&f->w, near, 123);
+    int left = timer_wheel_timeout_ms(&f->w, 7);
     assert_true(left >= 0 && left <= 123 - 7);
-    timer_cancel(&w, &near); /* the earliest is gone: the next one is far */
-    left = timer_wheel_timeout_ms(&w, 7);
+    timer_cancel(&f->w, near); /* the earliest is gone: the next one is far */
+    left = timer_wheel_timeout_ms(&f->w, 7);
     assert_true(left > 123 - 7 && left <= 50 * TICK * SLOTS + 3 - 7);
-    timer_wheel_destroy(&w);
 }
 
 static void timeout_is_clamped_to_int_max(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    timer_arm(&w, &t, UINT64_MAX);
-    assert_int_equal(timer_wheel_timeout_ms(&w, 0), INT_MAX);
-    timer_wheel_destroy(&w);
+    fixture_t *f = *state;
+    timer_arm(&f->w, &f->t[0], UINT64_MAX);
+    assert_int_equal(timer_wheel_timeout_ms(&f->w, 0), INT_MAX);
 }
 
 static void count_tracks_arms_cancels_moves_and_fires(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t[4] = { { 0 } };
-    rec_t r = { 0 };
+    fixture_t *f = *state;
+    timer_node_t *t = f->t;
     for (int i = 0; i < 4; i++)
-        timer_arm(&w, &t[i], 100 * (uint64_t)(i + 1));
-    assert_int_equal(timer_wheel_count(&w), 4);
-    timer_arm(&w, &t[0], 1000);
-    assert_int_equal(timer_wheel_count(&w), 4);
-    timer_cancel(&w, &t[1]);
-    timer_cancel(&w, &t[1]);
-    assert_int_equal(timer_wheel_count(&w), 3);
-    timer_wheel_advance(&w, 300, record, &r);
-    assert_int_equal(timer_wheel_count(&w), 2);
-    timer_wheel_destroy(&w);
+        timer_arm(&f->w, &t[i], 100 * (uint64_t)(i + 1));
+    assert_int_equal(timer_wheel_count(&f->w), 4);
+    timer_arm(&f->w, &t[0], 1000);
+    assert_int_equal(timer_wheel_count(&f->w), 4);
+    timer_cancel(&f->w, &t[1]);
+    timer_cancel(&f->w, &t[1]);
+    assert_int_equal(timer_wheel_count(&f->w), 3);
+    timer_wheel_advance(&f->w, 300, record, &f->r);
+    assert_int_equal(timer_wheel_count(&f->w), 2);
 }
 
 static void destroy_disarms_remaining_timers(void **state)
 {
-    (void)state;
-    timer_wheel_t w;
-    timer_wheel_init(&w, 0, TICK, SLOTS);
-    timer_node_t t = { 0 };
-    timer_arm(&w, &t, 100);
-    timer_wheel_destroy(&w);
-    assert_false(timer_armed(&t));
+    fixture_t *f = *state;
+    timer_arm(&f->w, &f->t[0], 100);
+    timer_wheel_destroy(&f->w); /* teardown's second destroy finds an empty wheel */
+    assert_false(timer_armed(&f->t[0]));
 }
 
 /* ---- randomized against a model: every node's state is just (armed, expires_ms) ---- */
@@ -448,27 +418,29 @@ static void random_operations_match_a_naive_model(void **state)
     timer_wheel_destroy(&w);
 }
 
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(init_rejects_bad_geometry),
         cmocka_unit_test(fires_at_deadline_and_not_before),
-        cmocka_unit_test(fires_when_advance_skips_past_deadline),
-        cmocka_unit_test(cancelled_timer_never_fires),
-        cmocka_unit_test(rearming_moves_the_deadline),
+        T(fires_when_advance_skips_past_deadline),
+        T(cancelled_timer_never_fires),
+        T(rearming_moves_the_deadline),
         cmocka_unit_test(past_deadline_fires_on_next_advance),
-        cmocka_unit_test(callback_can_rearm_its_own_timer),
-        cmocka_unit_test(overdue_rearm_in_callback_fires_once_per_advance),
-        cmocka_unit_test(callback_can_cancel_another_timer_of_its_slot),
-        cmocka_unit_test(timer_armed_overdue_in_callback_fires_by_next_advance),
-        cmocka_unit_test(far_future_timer_fires_once_at_its_deadline),
+        T(callback_can_rearm_its_own_timer),
+        T(overdue_rearm_in_callback_fires_once_per_advance),
+        T(callback_can_cancel_another_timer_of_its_slot),
+        T(timer_armed_overdue_in_callback_fires_by_next_advance),
+        T(far_future_timer_fires_once_at_its_deadline),
         cmocka_unit_test(huge_time_jump_fires_due_timers_and_keeps_later_ones),
-        cmocka_unit_test(timeout_is_minus_one_when_nothing_is_armed),
-        cmocka_unit_test(timeout_is_zero_when_a_timer_is_overdue),
-        cmocka_unit_test(timeout_is_never_later_than_the_earliest_deadline),
-        cmocka_unit_test(timeout_is_clamped_to_int_max),
-        cmocka_unit_test(count_tracks_arms_cancels_moves_and_fires),
-        cmocka_unit_test(destroy_disarms_remaining_timers),
+        T(timeout_is_minus_one_when_nothing_is_armed),
+        T(timeout_is_zero_when_a_timer_is_overdue),
+        T(timeout_is_never_later_than_the_earliest_deadline),
+        T(timeout_is_clamped_to_int_max),
+        T(count_tracks_arms_cancels_moves_and_fires),
+        T(destroy_disarms_remaining_timers),
         cmocka_unit_test(random_operations_match_a_naive_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
