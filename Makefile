@@ -15,9 +15,9 @@ ARGS       ?=
 DEB_PACKAGES = build-essential cmake pkg-config git python3 \
 	liburing-dev libjemalloc-dev libcjson-dev libcmocka-dev libuv1-dev \
 	clang libclang-rt-14-dev iproute2 nftables procps \
-	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind
+	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind haproxy openssl
 
-.PHONY: all deps build run test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
+.PHONY: all deps build run run-proxy test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
 
 all: build
 
@@ -39,6 +39,10 @@ build: deps
 
 run: build
 	exec $(BUILD)/bin/gskel-server $(ARGS)
+
+# haproxy (dist/haproxy.cfg: PROXY v2, TLS, health checks) in front of gskel: docs/deploying.md.
+run-proxy: build
+	exec dist/run-proxy.sh $(BUILD)
 
 # The whole suite: the release build, then the ASan+UBSan build of the same tests, the threaded
 # tests under TSan, a subset of the integration tests with the server under valgrind, each fuzz

@@ -209,7 +209,7 @@ static session_t *open_session(fixture_t *f)
     int *sv = f->fds[f->nfds];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
     f->nfds++;
-    return session_open(&f->env, sv[0], NULL);
+    return session_open(&f->env, sv[0], NULL, false);
 }
 
 static session_t *logged_in_session(fixture_t *f)
