@@ -36,7 +36,7 @@ static int proxy_match_sig(const uint8_t *buf, size_t len, const char *sig, size
 {
     size_t n = len < sig_len ? len : sig_len;
 
-    if (memcmp(buf, sig, n) != 0)
+    if (n != 0 && memcmp(buf, sig, n) != 0) /* buf may be NULL when len is 0 */
         return -EPROTO;
     return len >= sig_len ? 0 : -EAGAIN;
 }

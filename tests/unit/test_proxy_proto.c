@@ -68,7 +68,8 @@ static int parse_n(const uint8_t *p, size_t n, proxy_allow_t allow, proxy_header
     int rc;
 
     assert_non_null(copy);
-    memcpy(copy, p, n);
+    if (n)
+        memcpy(copy, p, n); /* p may be NULL for the empty prefix */
     rc = proxy_parse(copy, n, allow, h);
     free(copy);
     return rc;
