@@ -22,6 +22,10 @@ static const char *const names[REASON_COUNT] = {
     [REASON_PROXY_UNTRUSTED] = "proxy_untrusted",
     [REASON_BAD_PROXY_HEADER] = "bad_proxy_header",
     [REASON_PROXY_TIMEOUT] = "proxy_timeout",
+    [REASON_BAD_TICKET] = "bad_ticket",
+    [REASON_TICKET_EXPIRED] = "ticket_expired",
+    [REASON_LOGGED_IN_ELSEWHERE] = "logged_in_elsewhere",
+    [REASON_RESUME_OVERFLOW] = "resume_overflow",
 };
 
 const char *reason_name(reason_t r) { return (unsigned)r < REASON_COUNT ? names[r] : "unknown"; }
@@ -35,6 +39,7 @@ bool reason_is_abuse(reason_t r) {
     case REASON_FLOOD:
     case REASON_CHEAT:
     case REASON_SLOW_SENDER:
+    case REASON_BAD_TICKET:      /* a forged or replayed ticket is an attempt to be someone else */
     case REASON_PROXY_UNTRUSTED: /* claiming to be a balancer: the address is the sender's own */
         return true;
     default:

@@ -28,6 +28,10 @@ typedef enum {
     REASON_PROXY_UNTRUSTED, /* a PROXY header from a source not in listen.trusted_proxies */
     REASON_BAD_PROXY_HEADER, /* a trusted source's header malformed, or missing */
     REASON_PROXY_TIMEOUT, /* the header not complete within listen.proxy_header_timeout_ms */
+    REASON_BAD_TICKET,    /* a LOGIN ticket forged, malformed, or replayed (auth.mode "ticket") */
+    REASON_TICKET_EXPIRED, /* a well-formed ticket past its expiry, or signed by a key not loaded */
+    REASON_LOGGED_IN_ELSEWHERE, /* a newer LOGIN for the same account took over */
+    REASON_RESUME_OVERFLOW, /* frames owed to a resumable session outgrew session.resume_buffer_bytes */
     REASON_COUNT
 } reason_t;
 

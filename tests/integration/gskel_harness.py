@@ -47,7 +47,7 @@ OP_KICK = 0x0020
 REASONS = ["none", "client_close", "logout", "bad_frame", "bad_opcode", "bad_state", "bad_payload",
            "flood", "slow_reader", "login_timeout", "idle_timeout", "banned", "kicked", "cheat",
            "shutdown", "io_error", "slow_sender", "ip_limit", "proxy_untrusted", "bad_proxy_header",
-           "proxy_timeout"]
+           "proxy_timeout", "bad_ticket", "ticket_expired", "logged_in_elsewhere", "resume_overflow"]
 
 # Deadlines for waiting on the server: generous, because they bound a hang, not a speed.
 WAIT_S = 20.0
