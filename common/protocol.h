@@ -15,6 +15,9 @@ enum {
     OP_LOGIN_OK = 0x0011,
     OP_LOGOUT = 0x0012,
     OP_LOGOUT_OK = 0x0013,
+    OP_RESUME = 0x0014,    /* u32 session, u8[16] token, u64 frames received: instead of LOGIN */
+    OP_RESUME_OK = 0x0015, /* u64 frames of the client's the server took; the replay follows */
+    OP_ACK = 0x0016,       /* u64 frames received since LOGIN_OK: the server may forget them */
     OP_KICK = 0x0020,
     OP_GAME_FIRST = 0x0100, /* ops from here up belong to the game */
 };
@@ -26,6 +29,10 @@ enum {
 #define PROTO_LOGIN_NAME_MAX 32u
 /* Longest KICK text sent, bytes: a notice for people, not a payload. */
 #define PROTO_KICK_TEXT_MAX 200u
+/* LOGIN's optional last byte. */
+#define PROTO_LOGIN_FLAG_RESUME 0x01u /* keep frames for a RESUME after a drop */
+#define PROTO_RESUME_TOKEN_BYTES 16u
+#define PROTO_RESUME_BYTES (4u + PROTO_RESUME_TOKEN_BYTES + 8u)
 /* PONG {u64 client_time, u64 server_time}. */
 #define PROTO_PONG_BYTES 16u
 

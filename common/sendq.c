@@ -62,7 +62,7 @@ const uint8_t *sendq_peek(const sendq_t *q, uint32_t *len)
     return c->data + c->head;
 }
 
-void sendq_consume(sendq_t *q, pool_t *chunks, uint32_t n)
+void sendq_consume_each(sendq_t *q, uint32_t n, void (*drained)(void *ctx, sendq_chunk_t *c), void *ctx)
 {
     if (n > q->bytes)
         n = q->bytes;
@@ -73,14 +73,24 @@ void sendq_consume(sendq_t *q, pool_t *chunks, uint32_t n)
         c->head += take;
         q->bytes -= take;
         n -= take;
-        /* A drained chunk goes back at once, even the last one: an idle queue holds nothing. */
         if (c->head == c->tail) {
             q->head = c->next;
             if (q->tail == c)
                 q->tail = NULL;
-            pool_put(chunks, c);
+            drained(ctx, c);
         }
     }
+}
+
+static void chunk_back(void *chunks, sendq_chunk_t *c)
+{
+    pool_put(chunks, c);
+}
+
+void sendq_consume(sendq_t *q, pool_t *chunks, uint32_t n)
+{
+    /* A drained chunk goes back at once, even the last one: an idle queue holds nothing. */
+    sendq_consume_each(q, n, chunk_back, chunks);
 }
 
 void sendq_clear(sendq_t *q, pool_t *chunks)

@@ -37,6 +37,8 @@ const uint8_t *sendq_peek(const sendq_t *q, uint32_t *len);
 
 /* n bytes of the head have left (n <= what sendq_peek returned); drained chunks go back. */
 void sendq_consume(sendq_t *q, pool_t *chunks, uint32_t n);
+/* The same, each drained chunk handed to drained(ctx, c) instead (replay.h keeps some). */
+void sendq_consume_each(sendq_t *q, uint32_t n, void (*drained)(void *ctx, sendq_chunk_t *c), void *ctx);
 
 /* Drops everything (abortive close). */
 void sendq_clear(sendq_t *q, pool_t *chunks);
