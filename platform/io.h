@@ -57,7 +57,9 @@ typedef struct io_event {
 
 typedef void (*io_event_fn)(void *ctx, const io_event_t *ev);
 
-typedef enum { IO_CLOSE_NORMAL, IO_CLOSE_ABORT } io_close_mode_t;
+/* RELEASE hands the socket on (the caller holds another descriptor of it, sock_dup): the ops end
+ * and this descriptor closes, but the socket is neither shut down nor reset. */
+typedef enum { IO_CLOSE_NORMAL, IO_CLOSE_ABORT, IO_CLOSE_RELEASE } io_close_mode_t;
 
 typedef struct io_loop_config {
     uint32_t recv_buffer_bytes; /* size of one receive buffer */
@@ -88,6 +90,9 @@ typedef struct io_backend_ops {
     int (*wake)(io_loop_t *loop); /* thread-safe */
     /* One line on what the backend uses (features, buffer sizes), for the start-up log. */
     const char *(*describe)(io_loop_t *loop);
+    /* A socket released by one loop (IO_CLOSE_RELEASE) may be attached to another. IOCP: no, a
+     * socket stays bound to its first completion port; only the same loop may take it back. */
+    bool handover_any_loop;
 } io_backend_ops_t;
 
 /* Every loop begins with this, so the wrappers below can dispatch. */

@@ -171,7 +171,9 @@ static int epoll_close(io_loop_t *base, io_handle_t *h, io_close_mode_t mode) {
     epoll_loop_t *l = (epoll_loop_t *)base;
     if (h->state == IO_HANDLE_CLOSING || h->state == IO_HANDLE_CLOSED) return -EALREADY;
     if (mode == IO_CLOSE_ABORT) sock_set_abortive(h->fd);
-    /* Nothing is in flight in the kernel for epoll: close() also drops the fd from the set. */
+    /* Nothing is in flight in the kernel for epoll: close() also drops the fd from the set, unless
+     * another descriptor of the socket lives on (a hand-over), which keeps it there. */
+    if (mode == IO_CLOSE_RELEASE && (h->flags & EP_REGISTERED)) epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
     close(h->fd);
     h->fd = SOCK_INVALID;
     h->send_ptr = NULL;
@@ -273,4 +275,5 @@ const io_backend_ops_t io_epoll_ops = {
     .run_once = epoll_run_once,
     .wake = epoll_wake,
     .describe = epoll_describe,
+    .handover_any_loop = true,
 };

@@ -308,7 +308,10 @@ static int session_prepare(iocp_loop_t *l, io_handle_t *h) {
         h->ext = x;
     }
     if (!(h->flags & IOCP_ASSOCIATED)) {
-        if (!CreateIoCompletionPort((HANDLE)h->fd, l->port, IOCP_KEY_IO, 0)) return win_errno(GetLastError());
+        /* A socket handed back to this loop (io.h: handover_any_loop) is bound to this port
+         * already, and binding it again is refused: that refusal is the one to pass over. */
+        if (!CreateIoCompletionPort((HANDLE)h->fd, l->port, IOCP_KEY_IO, 0) && GetLastError() != ERROR_INVALID_PARAMETER)
+            return win_errno(GetLastError());
         /* Nobody waits on the socket handle itself: spare the kernel signalling it. */
         SetFileCompletionNotificationModes((HANDLE)h->fd, FILE_SKIP_SET_EVENT_ON_HANDLE);
         h->flags |= IOCP_ASSOCIATED;

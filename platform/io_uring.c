@@ -325,6 +325,12 @@ static void stop_requests(uring_loop_t *l, io_handle_t *h, io_close_mode_t mode,
         cancel_request(l, h, TAG_ACCEPT);
         return;
     }
+    if (mode == IO_CLOSE_RELEASE) {
+        /* The socket goes on elsewhere: only this ring's requests end, by user_data. */
+        if (h->flags & UR_ARMED) cancel_request(l, h, TAG_RECV);
+        if (sending) cancel_request(l, h, TAG_SEND);
+        return;
+    }
     if (mode == IO_CLOSE_ABORT) {
         if (sock_reset_now(h->fd) == 0) return;
         /* Refused (EBUSY: a request of h blocks in an io-wq worker): close() resets under
@@ -496,4 +502,5 @@ const io_backend_ops_t io_uring_ops = {
     .run_once = uring_run_once,
     .wake = uring_wake,
     .describe = uring_describe,
+    .handover_any_loop = true,
 };

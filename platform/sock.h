@@ -66,6 +66,8 @@ int sock_peer(sock_t s, sock_addr_t *out);
 /* Bytes written but not yet acknowledged by the peer (Linux SIOCOUTQ). */
 int sock_unacked_bytes(sock_t s, uint32_t *out);
 int sock_close(sock_t s);
+/* A second descriptor of the same socket (a hand-over to another loop); -errno. */
+int sock_dup(sock_t s, sock_t *out);
 /* A descriptor held in reserve so a full fd table can still shed connections (EMFILE). */
 int sock_spare_open(void);
 /* With the fd table full, frees the spare, accepts one pending connection, resets it and takes

@@ -105,6 +105,13 @@ int sock_unacked_bytes(sock_t s, uint32_t *out) {
 
 int sock_close(sock_t s) { return close(s) == 0 ? 0 : -errno; }
 
+int sock_dup(sock_t s, sock_t *out) {
+    int fd = fcntl(s, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    *out = fd;
+    return 0;
+}
+
 
 
 

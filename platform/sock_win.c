@@ -200,6 +200,15 @@ int sock_unacked_bytes(sock_t s, uint32_t *out) {
     return 0;
 }
 
+int sock_dup(sock_t s, sock_t *out) {
+    WSAPROTOCOL_INFOW info;
+    if (WSADuplicateSocketW(s, GetCurrentProcessId(), &info) != 0) return sock_last_error();
+    SOCKET d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
+    if (d == INVALID_SOCKET) return sock_last_error();
+    *out = d;
+    return 0;
+}
+
 int sock_close(sock_t s) {
     shared_remove(s);
     return closesocket(s) == 0 ? 0 : sock_last_error();
