@@ -21,6 +21,9 @@ typedef enum { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_lo
 typedef enum { CFG_LOG_LOGFMT, CFG_LOG_JSON } cfg_log_format_t;
 /* Which PROXY protocol headers the game listener takes from listen.trusted_proxies. */
 typedef enum { CFG_PROXY_OFF, CFG_PROXY_V1, CFG_PROXY_V2, CFG_PROXY_ANY } cfg_proxy_t;
+/* What LOGIN must prove: nothing (a name, local development) or a signed ticket. */
+typedef enum { CFG_AUTH_NONE, CFG_AUTH_TICKET } cfg_auth_t;
+#define CFG_PATH_BYTES 256
 
 typedef struct cfg {
     struct {
@@ -54,7 +57,14 @@ typedef struct cfg {
         uint32_t login_timeout_ms;       /* 0 = off */
         uint32_t idle_timeout_ms;        /* 0 = off */
         uint32_t close_grace_ms;         /* 1..600000 */
+        uint32_t resume_window_ms;       /* a dropped session waits this long for RESUME; 0 = off */
+        uint32_t resume_buffer_bytes;    /* frames kept for a replay, per resumable session */
     } session;
+    struct {
+        cfg_auth_t mode;
+        char key_file[CFG_PATH_BYTES];   /* public keys, one per line (docs/security.md) */
+        uint32_t replay_cache_entries;   /* nonces of tickets still valid, remembered */
+    } auth;
     struct {
         uint32_t max_packets_per_sec; /* 0 = off */
         uint32_t max_bytes_per_sec;   /* 0 = off */

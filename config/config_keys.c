@@ -6,13 +6,15 @@
 #include <string.h>
 
 _Static_assert(sizeof(cfg_backend_t) == sizeof(int) && sizeof(cfg_log_level_t) == sizeof(int) &&
-                   sizeof(cfg_log_format_t) == sizeof(int) && sizeof(cfg_proxy_t) == sizeof(int),
+                   sizeof(cfg_log_format_t) == sizeof(int) && sizeof(cfg_proxy_t) == sizeof(int) &&
+                   sizeof(cfg_auth_t) == sizeof(int),
                "enum fields are stored as int");
 
 static const char *const cfg_backend_names[] = {"auto", "io_uring", "epoll", "iocp", NULL};
 static const char *const cfg_level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const cfg_format_names[] = {"logfmt", "json", NULL};
 static const char *const cfg_proxy_names[] = {"off", "v1", "v2", "any", NULL};
+static const char *const cfg_auth_names[] = {"none", "ticket", NULL};
 
 #define CFG_FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
 #define CFG_UINT(p, f, lo, hi) {p, CFG_T_UINT, lo, hi, CFG_FIELD(f), NULL, false}
@@ -55,6 +57,11 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT_LIVE("session.login_timeout_ms", session.login_timeout_ms, 0, 86400000),
     CFG_UINT_LIVE("session.idle_timeout_ms", session.idle_timeout_ms, 0, 86400000),
     CFG_UINT_LIVE("session.close_grace_ms", session.close_grace_ms, 1, 600000),
+    CFG_UINT_LIVE("session.resume_window_ms", session.resume_window_ms, 0, 3600000),
+    CFG_UINT_LIVE("session.resume_buffer_bytes", session.resume_buffer_bytes, 1024, 1u << 30),
+    CFG_ENUM("auth.mode", auth.mode, cfg_auth_names),
+    CFG_STR("auth.key_file", auth.key_file),
+    CFG_UINT("auth.replay_cache_entries", auth.replay_cache_entries, 16, 1u << 26),
     CFG_UINT_LIVE("guard.max_packets_per_sec", guard.max_packets_per_sec, 0, 10000000),
     CFG_UINT_LIVE("guard.max_bytes_per_sec", guard.max_bytes_per_sec, 0, 1u << 30),
     CFG_UINT_LIVE("guard.max_conns_per_ip", guard.max_conns_per_ip, 0, 1000000),

@@ -30,6 +30,9 @@ void admin_render_metrics(const admin_metrics_t *m, strbuf_t *out) {
     counter(out, "gskel_frames_sent_total", "Frames queued to clients.", stat_read(&w->frames_out));
     counter(out, "gskel_send_calls_total", "Sends issued (frames_sent / send_calls is the coalescing ratio).",
             stat_read(&w->send_calls));
+    counter(out, "gskel_sessions_detached_total", "Resumable sessions whose connection dropped (kept for session.resume_window_ms).",
+            stat_read(&w->sessions_detached));
+    counter(out, "gskel_sessions_resumed_total", "Detached sessions taken back by RESUME.", stat_read(&w->sessions_resumed));
     gauge(out, "gskel_socket_sndbuf_bytes", "Effective SO_SNDBUF of new connections (Linux doubles the config).",
           m->sndbuf);
     gauge(out, "gskel_socket_rcvbuf_bytes", "Effective SO_RCVBUF of new connections.", m->rcvbuf);

@@ -49,6 +49,11 @@ void game_send_commit(game_t *g);
 void game_kick(game_t *g, uint32_t session, reason_t why, const char *text);
 void game_abort(game_t *g, uint32_t session, reason_t why);
 
+/* Who a session's player is: the account id of its LOGIN ticket (0 with auth.mode "none") and its
+ * display name (NUL-terminated, *len bytes). 0 / NULL for a session the game does not have. */
+uint64_t game_session_account(const game_t *g, uint32_t session);
+const char *game_session_name(const game_t *g, uint32_t session, size_t *len);
+
 /* The tick's time (monotonic ms, the same for the whole tick) and the tick period. */
 uint64_t game_now_ms(const game_t *g);
 uint32_t game_tick_ms(const game_t *g);

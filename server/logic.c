@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bytes.h"
 #include "frame.h"
 #include "log.h"
 #include "os.h"
 #include "protocol.h"
+#include "session.h"
+#include "u64_map.h"
 
 const double logic_tick_bounds[LOGIC_TICK_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005,
                                                        0.0075, 0.01, 0.015, 0.02, 0.05, 0.1, 0.25 };
@@ -23,10 +26,22 @@ typedef struct game_op {
     const char *name;
 } game_op_t;
 
+/* A player as the game knows it, by session slot: who it is, and whether the game has it. */
+typedef struct logic_player {
+    uint32_t session;
+    bool in_game;
+    uint8_t name_len;
+    uint64_t account;
+    uint64_t order;          /* the account claim's number (auth.h): the later login wins */
+    char name[PROTO_LOGIN_NAME_MAX + 1];
+} logic_player_t;
+
 struct game {
     logic_env_t env;
     game_op_t ops[PROTO_OP_LIMIT];
     void **states;      /* per module */
+    logic_player_t *players; /* session.max_sessions, by slot */
+    u64_map_t accounts;      /* account -> the session the game has for it */
     uint32_t module_count;
     uint64_t now_ms;
     uint32_t tick_ms;
@@ -87,15 +102,71 @@ const struct cfg *game_config(const game_t *g) { return g->env.cfg; }
 
 const logic_stats_t *logic_stats(const logic_t *l) { return &l->stats; }
 
+/* The player the game has for a session id, or NULL (never joined, left, taken over). */
+static logic_player_t *player_of(const game_t *g, uint32_t session) {
+    uint32_t slot = session & SESSION_INDEX_MASK;
+    if (slot >= g->env.cfg->session.max_sessions) return NULL;
+    logic_player_t *p = &g->players[slot];
+    return p->in_game && p->session == session ? p : NULL;
+}
+
+static void player_leave(game_t *g, logic_player_t *p) {
+    p->in_game = false;
+    if (p->account) u64_map_remove_if(&g->accounts, p->account, p->session);
+    for (uint32_t m = 0; m < g->module_count; m++)
+        if (game_modules[m]->on_leave) game_modules[m]->on_leave(g, g->states[m], p->session);
+}
+
+/* JOIN is {u64 account, u64 claim order, name}. Joins come on per-worker lanes, so two logins of
+ * one account may arrive in either order, and the older one's leave after the newer one's join:
+ * the later claim wins. An older player the game still has leaves first; a join older than the
+ * player the game has is dropped (that session is being told logged_in_elsewhere). Modules never
+ * see one account twice. */
+static void player_join(game_t *g, const game_record_t *r) {
+    uint32_t slot = r->session & SESSION_INDEX_MASK;
+    if (r->len < 16 || slot >= g->env.cfg->session.max_sessions) return;
+    uint64_t account = le_get_u64(r->data), order = le_get_u64(r->data + 8);
+    uint32_t older;
+    if (account && u64_map_get(&g->accounts, account, &older)) {
+        logic_player_t *o = player_of(g, older);
+        if (o && o->order > order) return;
+        if (o) player_leave(g, o);
+    }
+    logic_player_t *p = &g->players[slot];
+    p->session = r->session;
+    p->in_game = true;
+    p->account = account;
+    p->order = order;
+    uint32_t name_len = (uint32_t)r->len - 16u;
+    p->name_len = (uint8_t)(name_len > PROTO_LOGIN_NAME_MAX ? PROTO_LOGIN_NAME_MAX : name_len);
+    memcpy(p->name, r->data + 16, p->name_len);
+    p->name[p->name_len] = 0;
+    if (account) u64_map_put(&g->accounts, account, r->session, NULL);
+    for (uint32_t m = 0; m < g->module_count; m++)
+        if (game_modules[m]->on_join) game_modules[m]->on_join(g, g->states[m], r->session, p->name, p->name_len);
+}
+
 static void handle_inbound(void *ctx, const game_record_t *r) {
     game_t *g = ctx;
-    for (uint32_t m = 0; m < g->module_count; m++) {
-        const game_module_t *mod = game_modules[m];
-        if (r->kind == GAME_IN_JOIN && mod->on_join) mod->on_join(g, g->states[m], r->session, (const char *)r->data, r->len);
-        if (r->kind == GAME_IN_LEAVE && mod->on_leave) mod->on_leave(g, g->states[m], r->session);
+    if (r->kind == GAME_IN_JOIN) {
+        player_join(g, r);
+        return;
     }
-    if (r->kind == GAME_IN_FRAME && r->op < PROTO_OP_LIMIT && g->ops[r->op].fn)
-        g->ops[r->op].fn(g, g->ops[r->op].state, r->session, r->data, r->len);
+    logic_player_t *p = player_of(g, r->session);
+    if (!p) return; /* a session the game no longer has: its frames and leave come too late */
+    if (r->kind == GAME_IN_LEAVE) player_leave(g, p);
+    else if (r->op < PROTO_OP_LIMIT && g->ops[r->op].fn) g->ops[r->op].fn(g, g->ops[r->op].state, r->session, r->data, r->len);
+}
+
+uint64_t game_session_account(const game_t *g, uint32_t session) {
+    const logic_player_t *p = player_of(g, session);
+    return p ? p->account : 0;
+}
+
+const char *game_session_name(const game_t *g, uint32_t session, size_t *len) {
+    const logic_player_t *p = player_of(g, session);
+    if (len) *len = p ? p->name_len : 0;
+    return p ? p->name : NULL;
 }
 
 static void record_tick(game_t *g, uint64_t us) {
@@ -148,6 +219,8 @@ int logic_start(logic_t **out, const logic_env_t *env, char *err, size_t err_len
     g->tick_ms = 1000u / env->cfg->game.tick_hz ? 1000u / env->cfg->game.tick_hz : 1;
     g->module_count = modules;
     g->states = gs_calloc(g->module_count + 1, sizeof *g->states);
+    g->players = gs_calloc(env->cfg->session.max_sessions, sizeof *g->players);
+    u64_map_init(&g->accounts, env->cfg->session.max_sessions);
     atomic_init(&g->stop, false);
     atomic_init(&g->ready, 0);
     int rc = os_thread_start(&g->thread, "gskel-logic", logic_run, g);
@@ -169,5 +242,7 @@ void logic_stop(logic_t *g) {
     for (uint32_t m = 0; m < g->module_count; m++)
         if (game_modules[m]->destroy && g->states[m]) game_modules[m]->destroy(g->states[m]);
     gs_free(g->states);
+    gs_free(g->players);
+    u64_map_destroy(&g->accounts);
     gs_free(g);
 }

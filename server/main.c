@@ -45,6 +45,13 @@ static void reload(const cli_t *cli) {
     char quoted[CFG_ERR_MAX + 16];
     if (cli_reload(cli, &loaded, err) < 0 || server_reload(&server, &loaded, err, sizeof err) < 0)
         log_error("reload_rejected", "error=%s", log_quote(quoted, sizeof quoted, err));
+    /* Key rotation: the key file is read again (auth.key_file itself needs a restart). A file that
+     * does not parse leaves the keys in use. */
+    if (auth_reload_keys(server.auth, server.cfg.auth.key_file, err, sizeof err) < 0)
+        log_error("keys_rejected", "error=%s", log_quote(quoted, sizeof quoted, err));
+    else if (server.cfg.auth.mode == CFG_AUTH_TICKET)
+        log_info("keys_loaded", "file=%s keys=%u", log_quote(quoted, sizeof quoted, server.cfg.auth.key_file),
+                 auth_key_count(server.auth));
     atomic_store(&drain_ms, server.live->listen.drain_ms);
 }
 
@@ -70,19 +77,9 @@ int main(int argc, char **argv) {
     case CLI_VERSION:
         printf("gskel-server %s\n", GSKEL_VERSION);
         return 0;
-    case CLI_CHECK_CONFIG: {
-        /* A backend named outright must also be able to run here, as serving would require. */
-        if (cli.cfg.backend != CFG_BACKEND_AUTO) {
-            const io_backend_ops_t *b;
-            char why[IO_BACKEND_WHY_MAX];
-            if (io_backend_select(cfg_backend_name(cli.cfg.backend), &b, why, sizeof why) < 0) {
-                fprintf(stderr, "gskel-server: backend %s: %s\n", cfg_backend_name(cli.cfg.backend), why);
-                return 2;
-            }
-        }
-        printf("%s: ok\n", cli.config_path ? cli.config_path : "built-in defaults");
-        return 0;
-    }
+    case CLI_CHECK_CONFIG:
+    case CLI_SERVE:
+        break;
     case CLI_PRINT_CONFIG: {
         char *json = cfg_to_json(&cli.cfg);
         if (!json) {
@@ -93,13 +90,31 @@ int main(int argc, char **argv) {
         free(json);
         return 0;
     }
-    case CLI_SERVE:
-        break;
+    }
+    /* A backend named outright must be able to run here, for checking as for serving. */
+    if (cli.cfg.backend != CFG_BACKEND_AUTO) {
+        const io_backend_ops_t *b;
+        char why[IO_BACKEND_WHY_MAX];
+        if (io_backend_select(cfg_backend_name(cli.cfg.backend), &b, why, sizeof why) < 0) {
+            fprintf(stderr, "gskel-server: backend %s: %s\n", cfg_backend_name(cli.cfg.backend), why);
+            return 2;
+        }
+    }
+    /* The ticket keys are part of the config: a missing or broken key file is a config error. */
+    auth_t *auth = NULL;
+    if (auth_create(&auth, &cli.cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gskel-server: %s\n", err);
+        return 2;
+    }
+    if (cli.action == CLI_CHECK_CONFIG) {
+        printf("%s: ok\n", cli.config_path ? cli.config_path : "built-in defaults");
+        auth_destroy(auth);
+        return 0;
     }
     log_configure((log_level_t)cli.cfg.log.level, (log_format_t)cli.cfg.log.format, NULL);
     os_on_stop_signals(on_stop_signal);
     os_on_reload_signal(on_reload_signal);
-    if (server_start(&server, &cli.cfg, err, sizeof err) < 0) {
+    if (server_start(&server, &cli.cfg, auth, err, sizeof err) < 0) {
         fprintf(stderr, "gskel-server: %s\n", err);
         /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
         return cli.cfg.backend != CFG_BACKEND_AUTO ? 2 : 1;
@@ -126,5 +141,6 @@ int main(int argc, char **argv) {
     atomic_store(&server_ready, false);
     log_totals();
     server_destroy(&server);
+    auth_destroy(auth);
     return status == 0 ? 0 : 1;
 }

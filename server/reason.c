@@ -26,6 +26,7 @@ static const char *const names[REASON_COUNT] = {
     [REASON_TICKET_EXPIRED] = "ticket_expired",
     [REASON_LOGGED_IN_ELSEWHERE] = "logged_in_elsewhere",
     [REASON_RESUME_OVERFLOW] = "resume_overflow",
+    [REASON_RESUME_REFUSED] = "resume_refused",
 };
 
 const char *reason_name(reason_t r) { return (unsigned)r < REASON_COUNT ? names[r] : "unknown"; }

@@ -32,6 +32,7 @@ typedef enum {
     REASON_TICKET_EXPIRED, /* a well-formed ticket past its expiry, or signed by a key not loaded */
     REASON_LOGGED_IN_ELSEWHERE, /* a newer LOGIN for the same account took over */
     REASON_RESUME_OVERFLOW, /* frames owed to a resumable session outgrew session.resume_buffer_bytes */
+    REASON_RESUME_REFUSED, /* RESUME for a session that is gone (window over, ended) or leaving */
     REASON_COUNT
 } reason_t;
 

@@ -44,6 +44,15 @@ static void log_start(server_t *srv, const char *backend_why, sock_t fd) {
     char alloc[80];
     log_info("start", "version=%s backend=%s workers=%u allocator=%s%s%s", GSKEL_VERSION, srv->backend->name,
              srv->workers.count, log_quote(alloc, sizeof alloc, gs_alloc_name()), why[0] ? " skipped=" : "", why);
+    if (srv->cfg.auth.mode == CFG_AUTH_TICKET) {
+        char file[CFG_PATH_BYTES + 8];
+        log_info("auth", "mode=ticket key_file=%s keys=%u resume_window_ms=%u",
+                 log_quote(file, sizeof file, srv->cfg.auth.key_file), auth_key_count(srv->auth),
+                 srv->cfg.session.resume_window_ms);
+    } else {
+        log_warn("auth", "mode=none resume_window_ms=%u note=\"LOGIN takes any name: for local development only\"",
+                 srv->cfg.session.resume_window_ms);
+    }
     /* Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping overhead: log what is in force. */
     /* With 0 in the config the kernel autotunes each connection's buffers as it goes: the
      * listener's value is only where they start. */
@@ -151,8 +160,9 @@ static int start_admin(server_t *srv, char *err, size_t err_len) {
     return admin_start(&srv->admin, &env, err, err_len);
 }
 
-int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
+int server_start(server_t *srv, const cfg_t *cfg, auth_t *auth, char *err, size_t err_len) {
     memset(srv, 0, sizeof *srv);
+    srv->auth = auth;
     srv->cfg = *cfg;
     srv->live = &srv->cfg;
     atomic_init(&srv->stopping, false);
@@ -172,7 +182,7 @@ int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len) {
         return rc;
     }
     guard_create(&srv->guard, &srv->cfg);
-    rc = worker_set_init(&srv->workers, &srv->cfg, srv->backend, srv->guard, fds, count);
+    rc = worker_set_init(&srv->workers, &srv->cfg, srv->backend, srv->guard, srv->auth, fds, count);
     gs_free(fds);
     if (rc < 0) {
         snprintf(err, err_len, "cannot set up the workers: %s", strerror(-rc));

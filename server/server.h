@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "config.h"
 #include "game_link.h"
+#include "auth.h"
 #include "guard.h"
 #include "io.h"
 #include "logic.h"
@@ -28,6 +29,7 @@ typedef struct server {
     const io_backend_ops_t *backend;
     worker_set_t workers;
     guard_t *guard;
+    auth_t *auth;            /* handed in by server_start's caller, which keeps it */
     uint16_t port; /* bound port (listen.port 0 picks one) */
     atomic_bool stopping;
     atomic_bool draining;    /* a stop was signalled; the stop itself follows listen.drain_ms later */
@@ -35,7 +37,7 @@ typedef struct server {
 
 /* Errors: -ENOENT/-EPERM/... with a one-line reason in err. A backend that was asked for by name
  * and cannot run is reported as such (the CLI exits 2 for it). */
-int server_start(server_t *srv, const cfg_t *cfg, char *err, size_t err_len);
+int server_start(server_t *srv, const cfg_t *cfg, auth_t *auth, char *err, size_t err_len);
 /* Async-signal-safe. */
 void server_request_stop(server_t *srv);
 /* Whether a stop was requested (a signal, or a worker that failed). */

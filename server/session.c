@@ -97,6 +97,7 @@ static uint64_t state_deadline(session_env_t *e, const session_t *s) {
         return deadline_earliest(now_ms(e) + SESSION_ACK_POLL_MS, s->leave_ms);
     case SESSION_GRACE:
     case SESSION_DRAINING:
+    case SESSION_DETACHED:
         return s->leave_ms;
     case SESSION_FREE:
     case SESSION_CLOSING:
@@ -121,7 +122,8 @@ static const uint8_t allowed[SESSION_STATE_COUNT][SESSION_STATE_COUNT] = {
     [SESSION_FLUSHING] = { [SESSION_GRACE] = 1, [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
     [SESSION_GRACE] = { [SESSION_DRAINING] = 1, [SESSION_CLOSING] = 1 },
     [SESSION_DRAINING] = { [SESSION_CLOSING] = 1 },
-    [SESSION_CLOSING] = { [SESSION_FREE] = 1 },
+    [SESSION_CLOSING] = { [SESSION_FREE] = 1, [SESSION_DETACHED] = 1 },
+    [SESSION_DETACHED] = { [SESSION_LOGGED_IN] = 1, [SESSION_FREE] = 1 },
 };
 
 /* The one place a state is set, and its deadline armed. A transition the machine does not have
@@ -243,6 +245,9 @@ void session_on_deadline(session_env_t *e, session_t *s) {
     case SESSION_DRAINING: /* the client closed but does not take what it is owed */
         session_abort(e, s, (reason_t)s->close_reason);
         break;
+    case SESSION_DETACHED: /* no RESUME within the window: the player has gone */
+        session_end_detached(e, s, (reason_t)s->close_reason);
+        break;
     case SESSION_FREE:
     case SESSION_CLOSING:
     case SESSION_STATE_COUNT:
@@ -273,20 +278,157 @@ void session_to_closing(session_env_t *e, session_t *s, reason_t why, io_close_m
     io_close(e->loop, &s->io, mode);
 }
 
-void session_to_free(session_env_t *e, session_t *s) {
-    if (s->state != SESSION_CLOSING) return;
+/* The frames kept for a replay, and a RESUME's socket still waiting, go with the session. */
+static void resume_drop(session_env_t *e, session_t *s) {
+    session_resume_t *r = s->resume;
+    if (!r) return;
+    replay_clear(&r->replay, e->send_chunks);
+    if (r->pending_fd != SOCK_INVALID) {
+        sock_set_abortive(r->pending_fd);
+        sock_close(r->pending_fd);
+    }
+    gs_free(r);
+    s->resume = NULL;
+}
+
+static void release(session_env_t *e, session_t *s) {
     e->hooks->ended(e->hooks_ctx, s);
     timer_cancel(e->timers, &s->timer);
     frame_reader_reset(&s->reader, e->frame_bufs);
+    resume_drop(e, s);
     sendq_clear(&s->sendq, e->send_chunks);
     enter(e, s, SESSION_FREE);
     table_put(e->table, s);
 }
 
+/* A connection lost without a goodbye (reset, the client's FIN, a stalled reader) may come back;
+ * a session told to go (logout, kick, shutdown) may not. */
+static bool resumable(session_env_t *e, const session_t *s) {
+    if (!s->resume) return false;
+    if (s->resume->pending_fd != SOCK_INVALID) return true;
+    reason_t r = (reason_t)s->close_reason;
+    return e->cfg->session.resume_window_ms &&
+           (r == REASON_IO_ERROR || r == REASON_CLIENT_CLOSE || r == REASON_SLOW_READER);
+}
+
+static int attach(session_env_t *e, session_t *s, sock_t fd, const sock_ip_t *peer, bool admitted, uint64_t received);
+
+void session_to_free(session_env_t *e, session_t *s) {
+    if (s->state == SESSION_DETACHED) {
+        release(e, s);
+        return;
+    }
+    if (s->state != SESSION_CLOSING) return;
+    if (!resumable(e, s)) {
+        release(e, s);
+        return;
+    }
+    frame_reader_reset(&s->reader, e->frame_bufs); /* a frame cut by the drop is resent whole */
+    s->leave_ms = now_ms(e) + e->cfg->session.resume_window_ms;
+    enter(e, s, SESSION_DETACHED);
+    e->hooks->detached(e->hooks_ctx, s);
+    session_resume_t *r = s->resume;
+    if (s->state == SESSION_DETACHED && r && r->pending_fd != SOCK_INVALID) {
+        sock_t fd = r->pending_fd;
+        r->pending_fd = SOCK_INVALID;
+        if (attach(e, s, fd, &r->pending_peer, r->pending_admitted, r->pending_received) < 0) {
+            sock_set_abortive(fd); /* checked when it was taken: cannot happen */
+            sock_close(fd);
+        }
+    }
+}
+
+void session_end_detached(session_env_t *e, session_t *s, reason_t why) {
+    if (s->state != SESSION_DETACHED) return;
+    s->close_reason = (uint8_t)why;
+    release(e, s);
+}
+
+int session_keep_frames(session_env_t *e, session_t *s, const uint8_t token[PROTO_RESUME_TOKEN_BYTES]) {
+    (void)e;
+    if (s->resume) return 0;
+    session_resume_t *r = gs_calloc(1, sizeof *r);
+    replay_init(&r->replay);
+    memcpy(r->token, token, sizeof r->token);
+    r->pending_fd = SOCK_INVALID;
+    s->resume = r;
+    return 0;
+}
+
+int session_ack(session_env_t *e, session_t *s, uint64_t count) {
+    if (!s->resume) return -EINVAL;
+    return replay_ack(&s->resume->replay, &s->sendq, e->send_chunks, count);
+}
+
+static int attach(session_env_t *e, session_t *s, sock_t fd, const sock_ip_t *peer, bool admitted, uint64_t received) {
+    session_resume_t *r = s->resume;
+    if (replay_ack(&r->replay, &s->sendq, e->send_chunks, received) < 0) return -ERANGE;
+    replay_rewind(&r->replay, &s->sendq, e->send_chunks);
+    uint8_t *p = replay_push_front(&r->replay, &s->sendq, e->send_chunks, OP_RESUME_OK, 8);
+    if (p) le_put_u64(p, r->frames_in);
+    io_attach(e->loop, &s->io, fd, s->id);
+    s->peer = *peer;
+    s->admitted = admitted;
+    s->abortive = 0;
+    s->close_reason = REASON_NONE;
+    s->partial_since_ms = 0;
+    s->last_recv_ms = now_ms(e);
+    enter(e, s, SESSION_LOGGED_IN);
+    if (e->cfg->socket.nodelay) sock_set_nodelay(fd, true);
+    if (io_recv_start(e->loop, &s->io) < 0) {
+        session_abort(e, s, REASON_IO_ERROR);
+        return 0;
+    }
+    e->hooks->output(e->hooks_ctx, s);
+    return 0;
+}
+
+int session_resume(session_env_t *e, session_t *s, sock_t fd, const sock_ip_t *peer, bool admitted, uint64_t received) {
+    session_resume_t *r = s->resume;
+    if (!r) return -EBUSY;
+    if (s->state == SESSION_DETACHED) return attach(e, s, fd, peer, admitted, received);
+    bool old_still_open = s->state == SESSION_LOGGED_IN ||
+                          (s->state == SESSION_DRAINING && s->close_reason == REASON_CLIENT_CLOSE);
+    if (!old_still_open && !(s->state == SESSION_CLOSING && resumable(e, s))) return -EBUSY;
+    if (r->pending_fd != SOCK_INVALID) return -EBUSY; /* one RESUME at a time */
+    if (received > r->replay.queued) return -ERANGE;
+    r->pending_fd = fd;
+    r->pending_peer = *peer;
+    r->pending_admitted = admitted;
+    r->pending_received = received;
+    /* The old connection (a phone that changed networks, a half-open socket) is reset; the new
+     * one is taken once its close has completed (session_to_free). */
+    if (old_still_open) session_abort(e, s, REASON_IO_ERROR);
+    return 0;
+}
+
+/* The frames owed to a resumable session outgrew session.resume_buffer_bytes: a detached one ends;
+ * a connected one stops keeping frames and is told (KICK). Returns whether the frame may still be
+ * queued (the session was already on its way out, and is no longer resumable). */
+static bool resume_overflow(session_env_t *e, session_t *s) {
+    if (s->state == SESSION_DETACHED) {
+        session_end_detached(e, s, REASON_RESUME_OVERFLOW);
+        return false;
+    }
+    resume_drop(e, s);
+    if (!session_takes_input(s)) return true;
+    static const char text[] = "too far behind to resume";
+    session_kick(e, s, REASON_RESUME_OVERFLOW, text, sizeof text - 1);
+    return false;
+}
+
 uint8_t *session_send_reserve(session_env_t *e, session_t *s, uint16_t op, uint16_t len) {
-    if (!session_is_live(s)) return NULL;
+    if (!session_takes_output(s)) return NULL;
+    uint32_t limit = e->cfg->session.send_queue_limit_bytes;
+    if (s->resume) {
+        uint64_t bytes = (uint64_t)FRAME_HEADER_BYTES + len;
+        if (s->resume->replay.unacked_bytes + bytes > e->cfg->session.resume_buffer_bytes && !resume_overflow(e, s))
+            return NULL;
+        if (s->state == SESSION_DETACHED) limit = UINT32_MAX; /* bounded by the resume buffer */
+    }
     int err = 0;
-    uint8_t *p = frame_reserve(&s->sendq, e->send_chunks, e->cfg->session.send_queue_limit_bytes, op, len, &err);
+    uint8_t *p = frame_reserve(&s->sendq, e->send_chunks, limit, op, len, &err);
+    if (p && s->resume) replay_note_frame(&s->resume->replay, &s->sendq, p - FRAME_HEADER_BYTES, (uint32_t)FRAME_HEADER_BYTES + len);
     if (!p && err == -ENOBUFS) {
         /* The peer stopped reading: buffering on its behalf would let one client hold the
          * server's memory, so it goes. */
@@ -311,7 +453,7 @@ int session_send(session_env_t *e, session_t *s, uint16_t op, const void *payloa
 
 const char *session_state_label(session_state_t st) {
     static const char *const names[SESSION_STATE_COUNT] = { "free", "preamble", "open", "logged_in", "flushing",
-                                                            "grace", "draining", "closing" };
+                                                            "grace", "draining", "closing", "detached" };
     return st < SESSION_STATE_COUNT ? names[st] : "unknown";
 }
 

@@ -15,7 +15,9 @@
 #include "io.h"
 #include "loop_clock.h"
 #include "pool.h"
+#include "protocol.h"
 #include "reason.h"
+#include "replay.h"
 #include "sendq.h"
 #include "timer.h"
 #include "token_bucket.h"
@@ -34,6 +36,8 @@ typedef enum {
     SESSION_DRAINING,  /* the client's FIN came while output was still owed: it goes out, then our
                           FIN follows the client's */
     SESSION_CLOSING,   /* io_close issued (FIN after the client's, or RST); frees on IO_CLOSED */
+    SESSION_DETACHED,  /* a resumable session whose connection dropped: no socket; frames for it
+                          are kept; waits session.resume_window_ms for a RESUME, else ends */
     SESSION_STATE_COUNT
 } session_state_t;
 
@@ -42,6 +46,18 @@ typedef enum {
 #define SESSION_INDEX_MASK ((1u << SESSION_INDEX_BITS) - 1u)
 #define SESSION_GEN_MASK 0xffu
 #define SESSION_ID_NONE UINT32_MAX
+
+/* What a session that may be resumed carries besides (LOGIN asked for it): cold, allocated at
+ * LOGIN, so sessions that never resume pay one pointer. */
+typedef struct session_resume {
+    replay_t replay;            /* frames since LOGIN_OK not yet acknowledged */
+    uint8_t token[PROTO_RESUME_TOKEN_BYTES]; /* the secret RESUME must show */
+    uint64_t frames_in;         /* client frames taken since LOGIN: RESUME_OK tells the client */
+    sock_t pending_fd;          /* a RESUME's socket, waiting for the old one's IO_CLOSED */
+    uint64_t pending_received;
+    sock_ip_t pending_peer;
+    uint8_t pending_admitted;
+} session_resume_t;
 
 typedef struct session {
     io_handle_t io; /* first: the backend hands this pointer back in completions */
@@ -59,12 +75,15 @@ typedef struct session {
     uint8_t admitted;     /* the owner's: its guard counts this session against s->peer */
     uint8_t preamble;     /* the owner's: what PREAMBLE waits for (proxy_gate_mode_t) */
     sock_ip_t peer;
+    uint64_t account;           /* from the LOGIN ticket; 0 without one (auth.mode "none") */
+    session_resume_t *resume;   /* NULL unless LOGIN asked for resume and it is on */
     uint64_t bytes_in, bytes_out;
     uint64_t opened_ms;
     uint64_t last_recv_ms;      /* idle timeout: checked when the deadline fires, not per packet */
     union {
         uint64_t partial_since_ms; /* OPEN, LOGGED_IN: a frame begun and unfinished since (0 = none) */
-        uint64_t leave_ms;         /* FLUSHING, GRACE, DRAINING: reset if still here by then */
+        uint64_t leave_ms;         /* FLUSHING, GRACE, DRAINING: reset if still here by then;
+                                      DETACHED: ends then */
     };
     token_bucket_t packets;     /* guard.max_packets_per_sec */
     token_bucket_t bytes;       /* guard.max_bytes_per_sec */
@@ -84,6 +103,7 @@ typedef struct session_table {
 typedef struct session_hooks {
     void (*output)(void *ctx, session_t *s); /* a frame was queued: flush it this turn */
     void (*ended)(void *ctx, session_t *s);  /* once, just before the slot is freed (IO_CLOSED) */
+    void (*detached)(void *ctx, session_t *s); /* its connection is gone; the session waits for RESUME */
 } session_hooks_t;
 
 /* Everything the session layer uses, owned by the worker that owns the sessions. */
@@ -138,7 +158,22 @@ int session_to_logged_in(session_env_t *e, session_t *s);                     /*
 void session_to_flushing(session_env_t *e, session_t *s, reason_t why);
 void session_to_grace(session_env_t *e, session_t *s);                        /* FLUSHING -> GRACE */
 void session_to_closing(session_env_t *e, session_t *s, reason_t why, io_close_mode_t mode); /* live -> CLOSING */
-void session_to_free(session_env_t *e, session_t *s);                         /* CLOSING -> FREE, on IO_CLOSED */
+/* CLOSING -> FREE on IO_CLOSED; or -> DETACHED for a resumable session that dropped (and at once
+ * -> LOGGED_IN if a RESUME was waiting for that). DETACHED -> FREE too. */
+void session_to_free(session_env_t *e, session_t *s);
+/* Ends a DETACHED session for good (kicked, taken over, shut down, window over). */
+void session_end_detached(session_env_t *e, session_t *s, reason_t why);
+
+/* Resume. Keeping frames starts at LOGIN_OK (queued just before): a token is drawn into
+ * s->resume. 0, or -ENOMEM. */
+int session_keep_frames(session_env_t *e, session_t *s, const uint8_t token[PROTO_RESUME_TOKEN_BYTES]);
+/* The client has frames up to count: -ERANGE if that is not a count it can have. */
+int session_ack(session_env_t *e, session_t *s, uint64_t count);
+/* A RESUME for s on socket fd (admitted for peer by the caller's guard): DETACHED -> LOGGED_IN at
+ * once (RESUME_OK, then every frame after `received`); LOGGED_IN (the old connection still open)
+ * or CLOSING: the old socket is reset and fd taken when it has closed. -ERANGE: `received` is not
+ * a count the client can have; -EBUSY: the session is on its way out (kicked, logging out). */
+int session_resume(session_env_t *e, session_t *s, sock_t fd, const sock_ip_t *peer, bool admitted, uint64_t received);
 
 /* Normal close (our FIN, after the client's) and abortive close (RST): session_to_closing. */
 static inline void session_close(session_env_t *e, session_t *s, reason_t why) { session_to_closing(e, s, why, IO_CLOSE_NORMAL); }
@@ -160,6 +195,10 @@ void session_on_deadline(session_env_t *e, session_t *s);
 /* After a read: a frame left unfinished starts the slow-sender clock, a finished one stops it. */
 void session_track_partial(session_env_t *e, session_t *s);
 
+/* Frames may be queued to it: live, or detached (kept for the replay). */
+static inline int session_takes_output(const session_t *s) {
+    return (s->state >= SESSION_PREAMBLE && s->state <= SESSION_DRAINING) || s->state == SESSION_DETACHED;
+}
 static inline int session_is_live(const session_t *s) {
     return s->state >= SESSION_PREAMBLE && s->state <= SESSION_DRAINING;
 }

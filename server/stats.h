@@ -16,6 +16,8 @@ typedef struct worker_stats {
     stat_t bytes_in, bytes_out;
     stat_t frames_in, frames_out;
     stat_t send_calls;     /* io_send calls: frames_out / send_calls is the coalescing ratio */
+    stat_t sessions_detached; /* resumable sessions whose connection dropped */
+    stat_t sessions_resumed;  /* ... and came back with RESUME */
 } worker_stats_t;
 
 /* Tick-time histogram bounds, seconds (Prometheus `le`); the last bucket is +Inf. */

@@ -25,8 +25,10 @@ static void on_session_output(void *ctx, session_t *s) {
 static void on_session_ended(void *ctx, session_t *s) {
     worker_t *w = ctx;
     reason_t r = (reason_t)s->close_reason;
-    stat_add(&w->stats.disconnects[r], 1);
     stat_sub(&w->stats.sessions_active, 1);
+    if (r == REASON_NONE) return; /* a RESUME's carrier: its socket went on to the session it resumed */
+    if (s->account) auth_release_account(w->auth, s->account, s->id);
+    stat_add(&w->stats.disconnects[r], 1);
     /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. The peer is
      * formatted only for a line that will be written. */
     log_level_t level = r == REASON_CLIENT_CLOSE || r == REASON_LOGOUT ? LOG_DEBUG : LOG_INFO;
@@ -46,7 +48,19 @@ static void on_session_ended(void *ctx, session_t *s) {
     }
 }
 
-static const session_hooks_t worker_session_hooks = { on_session_output, on_session_ended };
+/* The connection of a resumable session dropped: its address's admission goes with the socket
+ * (a RESUME brings its own); a stopping worker does not wait for anyone to come back. */
+static void on_session_detached(void *ctx, session_t *s) {
+    worker_t *w = ctx;
+    stat_add(&w->stats.sessions_detached, 1);
+    if (s->admitted) guard_release(w->guard, &s->peer, REASON_NONE, worker_now_ms(w));
+    s->admitted = 0;
+    log_debug("detached", "session=%u reason=%s window_ms=%u", s->id, reason_name((reason_t)s->close_reason),
+              w->cfg->session.resume_window_ms);
+    if (w->stopping) session_end_detached(&w->env, s, REASON_SHUTDOWN);
+}
+
+static const session_hooks_t worker_session_hooks = { on_session_output, on_session_ended, on_session_detached };
 
 /* ---- completions ---- */
 
@@ -163,7 +177,8 @@ static void on_sent(worker_t *w, session_t *s, const io_event_t *ev) {
         session_abort(&w->env, s, REASON_IO_ERROR);
         return;
     }
-    sendq_consume(&s->sendq, &w->send_chunks, (uint32_t)ev->res);
+    if (s->resume) replay_consume(&s->resume->replay, &s->sendq, &w->send_chunks, (uint32_t)ev->res);
+    else sendq_consume(&s->sendq, &w->send_chunks, (uint32_t)ev->res);
     s->bytes_out += (uint64_t)ev->res;
     stat_add(&w->stats.bytes_out, (uint64_t)ev->res);
     if (s->sendq.bytes) on_session_output(w, s);
@@ -220,6 +235,56 @@ static void take_config(worker_t *w, const cfg_t *c) {
     w->byte_rate = rate_of(c->guard.max_bytes_per_sec, c->guard.bytes_burst, c->io.recv_buffer_bytes);
 }
 
+/* A kick by command: a detached session has no one to tell and just ends. */
+static void kick_with_notice(worker_t *w, session_t *s, reason_t why) {
+    static const char kicked[] = "kicked by the server", elsewhere[] = "logged in elsewhere";
+    if (s->state == SESSION_DETACHED) session_end_detached(&w->env, s, why);
+    else if (why == REASON_LOGGED_IN_ELSEWHERE) session_kick(&w->env, s, why, elsewhere, sizeof elsewhere - 1);
+    else session_kick(&w->env, s, why, kicked, sizeof kicked - 1);
+}
+
+/* A RESUME refused: the connection becomes a session of this worker only to be told why (or
+ * reset, for a wrong token: someone guessing at sessions), so it is counted and logged like any. */
+static void refuse_resume(worker_t *w, worker_resume_t *r, reason_t why) {
+    session_t *s = session_open(&w->env, r->fd, NULL, false);
+    if (!s) {
+        if (r->admitted) guard_release(w->guard, &r->peer, REASON_NONE, worker_now_ms(w));
+        sock_set_abortive(r->fd);
+        sock_close(r->fd);
+        stat_add(&w->stats.rejected_full, 1);
+        return;
+    }
+    s->peer = r->peer;
+    s->admitted = r->admitted;
+    stat_add(&w->stats.sessions_active, 1);
+    if (why == REASON_BAD_TICKET || why == REASON_BAD_PAYLOAD || io_recv_start(w->loop, &s->io) < 0) {
+        session_abort(&w->env, s, why == REASON_RESUME_REFUSED ? REASON_IO_ERROR : why);
+        return;
+    }
+    static const char text[] = "session gone: log in again";
+    session_kick(&w->env, s, why, text, sizeof text - 1);
+}
+
+static void take_resume(worker_t *w, uint32_t id, worker_resume_t *r) {
+    session_t *s = session_table_find(&w->sessions, id);
+    reason_t why = REASON_NONE;
+    if (!s || !s->resume) why = REASON_RESUME_REFUSED;
+    else if (!auth_token_equal(s->resume->token, r->token, sizeof r->token)) why = REASON_BAD_TICKET;
+    else {
+        int rc = session_resume(&w->env, s, r->fd, &r->peer, r->admitted, r->received);
+        why = rc == 0 ? REASON_NONE : rc == -ERANGE ? REASON_BAD_PAYLOAD : REASON_RESUME_REFUSED;
+    }
+    if (why == REASON_NONE) {
+        stat_add(&w->stats.sessions_resumed, 1);
+        char peer[SOCK_IP_STR_MAX];
+        log_info("resumed", "session=%u peer=%s received=%llu", id, sock_ip_str(&r->peer, peer, sizeof peer),
+                 (unsigned long long)r->received);
+    } else {
+        refuse_resume(w, r, why);
+    }
+    gs_free(r);
+}
+
 static void run_commands(worker_t *w) {
     worker_cmd_t cmd;
     while (mpsc_pop(w->commands, &cmd)) {
@@ -243,10 +308,14 @@ static void run_commands(worker_t *w) {
             session_table_each(&w->sessions, abort_if_from, &a);
             continue;
         }
+        if (cmd.kind == WORKER_CMD_RESUME) {
+            take_resume(w, cmd.session_id, cmd.ptr);
+            continue;
+        }
         session_t *s = session_table_find(&w->sessions, cmd.session_id);
         if (!s) continue; /* ended meanwhile, or a stale id: the generation says so */
-        static const char kicked[] = "kicked by the server";
-        if (cmd.kind == WORKER_CMD_KICK) session_kick(&w->env, s, (reason_t)cmd.reason, kicked, sizeof kicked - 1);
+        if (cmd.kind == WORKER_CMD_KICK) kick_with_notice(w, s, (reason_t)cmd.reason);
+        else if (s->state == SESSION_DETACHED) session_end_detached(&w->env, s, (reason_t)cmd.reason);
         else session_abort(&w->env, s, (reason_t)cmd.reason);
     }
 }
@@ -256,8 +325,11 @@ static void run_commands(worker_t *w) {
 static void apply_game_record(void *ctx, const game_record_t *r) {
     worker_t *w = ctx;
     session_t *s = session_table_find(&w->sessions, r->session);
-    if (!s || !session_takes_input(s)) return; /* ended, or leaving: the game's word comes too late */
+    /* Ended, or leaving: the game's word comes too late. A detached session keeps its frames for
+     * the replay, and a kick ends it. */
+    if (!s || !(session_takes_input(s) || s->state == SESSION_DETACHED)) return;
     if (r->kind == GAME_OUT_FRAME) session_send(&w->env, s, r->op, r->data, r->len);
+    else if (s->state == SESSION_DETACHED) session_end_detached(&w->env, s, (reason_t)r->op);
     else if (r->kind == GAME_OUT_KICK) session_kick(&w->env, s, (reason_t)r->op, (const char *)r->data, r->len);
     else session_abort(&w->env, s, (reason_t)r->op);
 }
@@ -299,6 +371,60 @@ static void flush_dirty(worker_t *w) {
     w->dirty_count = 0;
 }
 
+/* ---- the dispatch layer's hooks ---- */
+
+static worker_t *owner_of(worker_t *w, uint32_t session_id) {
+    uint32_t i = session_split_owner(&w->split, session_id);
+    return i == UINT32_MAX ? NULL : &w->peers[i];
+}
+
+static void evict_session(void *ctx, uint32_t session_id) {
+    worker_t *w = ctx, *owner = owner_of(w, session_id);
+    if (owner == w) {
+        session_t *s = session_table_find(&w->sessions, session_id);
+        if (s) kick_with_notice(w, s, REASON_LOGGED_IN_ELSEWHERE);
+        return;
+    }
+    worker_cmd_t cmd = { .kind = WORKER_CMD_KICK, .reason = REASON_LOGGED_IN_ELSEWHERE, .session_id = session_id };
+    if (!owner || worker_post(owner, &cmd) < 0) log_warn("evict_failed", "session=%u", session_id);
+}
+
+/* The carrier's socket goes to the session's owner (maybe this worker: the same path, so one
+ * order of events) as a descriptor of its own; the carrier's is released, and its admission
+ * travels with the socket. */
+static void hand_over_resume(void *ctx, session_t *carrier, uint32_t session_id, const uint8_t *token, uint64_t received) {
+    worker_t *w = ctx, *owner = owner_of(w, session_id);
+    sock_t fd = SOCK_INVALID;
+    if (!owner || sock_dup(carrier->io.fd, &fd) < 0) {
+        session_abort(&w->env, carrier, owner ? REASON_IO_ERROR : REASON_BAD_PAYLOAD);
+        return;
+    }
+    if (owner != w && !w->backend->handover_any_loop) {
+        /* IOCP: the socket cannot move to the owner's port (docs/windows.md). */
+        static const char text[] = "resume on this connection is not possible: log in again";
+        sock_close(fd);
+        session_kick(&w->env, carrier, REASON_RESUME_REFUSED, text, sizeof text - 1);
+        return;
+    }
+    worker_resume_t *r = gs_malloc(sizeof *r);
+    memcpy(r->token, token, sizeof r->token);
+    r->received = received;
+    r->fd = fd;
+    r->peer = carrier->peer;
+    r->admitted = carrier->admitted;
+    worker_cmd_t cmd = { .kind = WORKER_CMD_RESUME, .session_id = session_id, .ptr = r };
+    if (worker_post(owner, &cmd) < 0) {
+        gs_free(r);
+        sock_close(fd);
+        session_abort(&w->env, carrier, REASON_IO_ERROR);
+        return;
+    }
+    carrier->admitted = 0;
+    session_to_closing(&w->env, carrier, REASON_NONE, IO_CLOSE_RELEASE);
+}
+
+static const dispatch_hooks_t worker_dispatch_hooks = { evict_session, hand_over_resume };
+
 /* ---- life ---- */
 
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
@@ -322,9 +448,18 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     w->env = (session_env_t){ .timers = &w->timers, .send_chunks = &w->send_chunks, .frame_bufs = &w->frame_bufs,
                               .clock = &w->clock, .packet_rate = &w->packet_rate, .byte_rate = &w->byte_rate,
                               .table = &w->sessions, .hooks = &worker_session_hooks, .hooks_ctx = w };
-    w->dispatch = (dispatch_env_t){ .sessions = &w->env, .lane = index };
+    w->dispatch = (dispatch_env_t){ .sessions = &w->env, .lane = index, .hooks = &worker_dispatch_hooks, .hooks_ctx = w };
+    w->peers = w;
+    w->split = session_split_make(slots, 1);
     take_config(w, cfg);
     return mpsc_init(&w->commands, cfg->io.command_queue, sizeof(worker_cmd_t));
+}
+
+void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth) {
+    w->peers = peers;
+    w->split = split;
+    w->auth = auth;
+    w->dispatch.auth = auth;
 }
 
 void worker_attach_game(worker_t *w, game_link_t *game) {
@@ -340,8 +475,9 @@ static void on_deadline(void *ctx, timer_node_t *t) {
 /* Every frame already received has been answered into the queue; the KICK goes after it. */
 static void kick_for_shutdown(void *ctx, session_t *s) {
     static const char text[] = "server shutting down";
-    /* Not a session yet (its preamble is still coming): there is no one to tell. */
+    /* Not a session yet (its preamble is still coming), or its connection gone: no one to tell. */
     if (s->state == SESSION_PREAMBLE) session_abort(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN);
+    else if (s->state == SESSION_DETACHED) session_end_detached(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN);
     else session_kick(&((worker_t *)ctx)->env, s, REASON_SHUTDOWN, text, sizeof text - 1);
 }
 

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 #include "dispatch.h"
 #include "game_link.h"
@@ -40,7 +41,17 @@ typedef enum {
     WORKER_CMD_ABORT_IP, /* every session from ip (its guard group): RST now (a ban) */
     WORKER_CMD_SNAPSHOT, /* ptr: worker_snapshot_t to fill with this worker's sessions */
     WORKER_CMD_RELOAD,   /* ptr: worker_reload_t: take the new config */
+    WORKER_CMD_RESUME,   /* session_id, ptr: worker_resume_t (the worker takes it and frees it) */
 } worker_cmd_kind_t;
+
+/* A RESUME handed from the worker whose listener took the connection to the session's owner. */
+typedef struct worker_resume {
+    uint8_t token[PROTO_RESUME_TOKEN_BYTES];
+    uint64_t received;
+    sock_t fd;          /* a descriptor of its own (the carrier's was released) */
+    sock_ip_t peer;
+    bool admitted;      /* the guard counts the connection against peer: the taker releases it */
+} worker_resume_t;
 
 typedef struct worker_cmd {
     uint8_t kind;       /* worker_cmd_kind_t */
@@ -81,6 +92,9 @@ typedef struct worker {
     game_link_t *game;        /* this worker's lane to the logic thread (NULL: no game) */
     void *snapshot;           /* the worker_snapshot_t being filled (run_commands only) */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
+    auth_t *auth;             /* shared by all workers: ticket keys, nonces, account directory */
+    struct worker *peers;     /* every worker (this one included), to reach a session's owner */
+    session_split_t split;    /* which worker owns which id */
     token_bucket_rate_t packet_rate, byte_rate;
     bool stopping;            /* the stop request was acted on: no listener, sessions told */
     uint32_t *dirty;          /* slot indexes with output to flush this turn */
@@ -97,6 +111,8 @@ typedef struct worker {
  * opened by worker_run on the worker's thread. */
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots);
+/* Before the thread runs: the other workers (for sessions they own) and the login checker. */
+void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth);
 /* Before the thread runs: the worker's lane to the logic thread. */
 void worker_attach_game(worker_t *w, game_link_t *game);
 /* On the worker's own thread: opens its loop and starts accepting. */

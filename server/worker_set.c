@@ -8,7 +8,7 @@
 #include "alloc.h"
 
 int worker_set_init(worker_set_t *ws, const cfg_t *cfg, const io_backend_ops_t *backend, guard_t *guard,
-                    const sock_t *listen_fds, uint32_t count) {
+                    auth_t *auth, const sock_t *listen_fds, uint32_t count) {
     ws->count = count;
     ws->split = session_split_make(cfg->session.max_sessions, count);
     ws->workers = gs_calloc(count, sizeof *ws->workers);
@@ -17,6 +17,7 @@ int worker_set_init(worker_set_t *ws, const cfg_t *cfg, const io_backend_ops_t *
         int r = worker_init(&ws->workers[i], cfg, i, backend, guard, listen_fds[i], session_split_base(&ws->split, i),
                             session_split_count(&ws->split, i));
         if (r < 0 && rc == 0) rc = r;
+        worker_attach_peers(&ws->workers[i], ws->workers, ws->split, auth);
     }
     return rc;
 }
@@ -142,5 +143,7 @@ void worker_set_stats(const worker_set_t *ws, worker_stats_t *out) {
         stat_add(&out->frames_in, stat_read(&s->frames_in));
         stat_add(&out->frames_out, stat_read(&s->frames_out));
         stat_add(&out->send_calls, stat_read(&s->send_calls));
+        stat_add(&out->sessions_detached, stat_read(&s->sessions_detached));
+        stat_add(&out->sessions_resumed, stat_read(&s->sessions_resumed));
     }
 }

@@ -92,6 +92,14 @@ static void zone_join(game_t *g, void *state, uint32_t session, const char *name
                      .move_clock_ms = (double)game_now_ms(g),
                      .present = true };
     z->live[z->live_count++] = SLOT_OF(session);
+    /* Who entered, as the game API tells it: the account of its ticket and its display name. */
+    if (log_enabled(LOG_DEBUG)) {
+        size_t len;
+        const char *who = game_session_name(g, session, &len);
+        char quoted[2 * 32 + 8];
+        log_debug("zone_enter", "session=%u account=%llu name=%s", session,
+                  (unsigned long long)game_session_account(g, session), log_quote(quoted, sizeof quoted, who ? who : ""));
+    }
 }
 
 static void zone_leave(game_t *g, void *state, uint32_t session) {
