@@ -509,6 +509,7 @@ static void fuzz_config_of(uint8_t b, cfg_t *c) {
     char err[CFG_ERR_MAX];
     if (cfg_load_defaults(c, err) != 0) abort();
     c->io.command_queue = 16;
+    c->auth.mode = CFG_AUTH_NONE; /* no key file here; tickets have their own fuzzer */
     c->guard.max_tracked_ips = 64;
     c->session.max_sessions = SLOTS;
     c->session.close_grace_ms = 300;

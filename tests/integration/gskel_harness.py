@@ -41,13 +41,16 @@ class _WindowsServerProcess(subprocess.Popen):
 
 OP_ECHO, OP_PING, OP_PONG = 0x0001, 0x0002, 0x0003
 OP_LOGIN, OP_LOGIN_OK, OP_LOGOUT, OP_LOGOUT_OK = 0x0010, 0x0011, 0x0012, 0x0013
+OP_RESUME, OP_RESUME_OK, OP_ACK = 0x0014, 0x0015, 0x0016
+LOGIN_FLAG_RESUME = 0x01
 OP_KICK = 0x0020
 
 # server/reason.h: the numbers KICK carries.
 REASONS = ["none", "client_close", "logout", "bad_frame", "bad_opcode", "bad_state", "bad_payload",
            "flood", "slow_reader", "login_timeout", "idle_timeout", "banned", "kicked", "cheat",
            "shutdown", "io_error", "slow_sender", "ip_limit", "proxy_untrusted", "bad_proxy_header",
-           "proxy_timeout", "bad_ticket", "ticket_expired", "logged_in_elsewhere", "resume_overflow"]
+           "proxy_timeout", "bad_ticket", "ticket_expired", "logged_in_elsewhere", "resume_overflow",
+           "resume_refused"]
 
 # Deadlines for waiting on the server: generous, because they bound a hang, not a speed.
 WAIT_S = 20.0
@@ -88,9 +91,10 @@ class Server:
         # A short close grace keeps stops quick: every session gets KICK, then this long to close.
         # Autoban is off: every test client is 127.0.0.1, and tests that misbehave on purpose
         # would ban the next test's clients (test_guards.py turns it on where it is the subject).
+        # Logins are by name (auth.mode "none"): test_tickets.py is where tickets are the subject.
         cfg = {"listen": {"host": "127.0.0.1", "port": 0}, "workers": 1, "admin": {"port": 0},
                "log": {"level": "debug"}, "session": {"close_grace_ms": 300},
-               "guard": {"autoban_kicks": 0}}
+               "guard": {"autoban_kicks": 0}, "auth": {"mode": "none"}}
         for section, values in (overrides or {}).items():
             if isinstance(values, dict):
                 cfg.setdefault(section, {}).update(values)
@@ -362,6 +366,56 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+class ResumableClient:
+    """A client that keeps its place across connections (docs/protocol.md, "Resume"): LOGIN with
+    the resume flag, every frame received after LOGIN_OK counted (and acknowledged every
+    `ack_every`), every frame sent after LOGIN kept; reconnect() sends RESUME on a new connection
+    and then again whatever the server says it did not take."""
+
+    def __init__(self, port, name=b"player", host="127.0.0.1", ack_every=16, login=None):
+        self.port, self.host, self.ack_every = port, host, ack_every
+        self.c = Client(port, host)
+        self.c.send_frame(OP_LOGIN, (login if login is not None else bytes([len(name)]) + name) + bytes([LOGIN_FLAG_RESUME]))
+        ok = self.c.expect_frame(OP_LOGIN_OK)
+        if len(ok) != 20:
+            raise AssertionError(f"LOGIN_OK without a resume token: {ok.hex()}")
+        self.session, self.token = struct.unpack("<I", ok[:4])[0], ok[4:]
+        self.received = 0
+        self.sent = []
+        self.resumes = 0
+
+    def send_frame(self, op, payload=b""):
+        self.sent.append((op, payload))
+        self.c.send_frame(op, payload)
+
+    def recv_frame(self):
+        op, payload = self.c.recv_frame()
+        self.received += 1
+        if self.ack_every and self.received % self.ack_every == 0:
+            self.send_frame(OP_ACK, struct.pack("<Q", self.received))
+        return op, payload
+
+    def reset(self):
+        """Drops the connection as a crash or a network change would: RST, nothing said."""
+        self.c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.c.close()
+
+    def resume_frame(self):
+        return frame(OP_RESUME, struct.pack("<I", self.session) + self.token + struct.pack("<Q", self.received))
+
+    def reconnect(self):
+        """RESUME on a new connection; returns how many of its frames the server had taken."""
+        self.c = Client(self.port, self.host)
+        self.c.send(self.resume_frame())
+        took = struct.unpack("<Q", self.c.expect_frame(OP_RESUME_OK))[0]
+        if took > len(self.sent):
+            raise AssertionError(f"the server says it took {took} frames of {len(self.sent)} sent")
+        for op, payload in self.sent[took:]:
+            self.c.send_frame(op, payload)
+        self.resumes += 1
+        return took
 
 
 def wait_until(predicate, what, timeout=WAIT_S):

@@ -62,9 +62,21 @@ class CliTest(unittest.TestCase):
         self.assertEqual(cfg["session"]["max_frame_bytes"], 8192)
 
     def test_check_config_accepts_a_valid_file(self):
-        with ConfigFile('{"session": {"max_sessions": 500}}') as path:
+        with ConfigFile('{"session": {"max_sessions": 500}, "auth": {"mode": "none"}}') as path:
             r = run("--config", path, "--check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_ticket_login_without_a_key_file_is_one_line_and_exit_2(self):
+        # The shipped default is auth.mode "ticket" with keys/tickets.pub, relative to where the
+        # server runs; here there is none.
+        with tempfile.TemporaryDirectory() as empty:
+            for action in ("--check-config", None):
+                r = subprocess.run([SERVER, "--port", "0"] + ([action] if action else []), cwd=empty,
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+                self.assertIn("keys/tickets.pub: cannot read", r.stderr)
+                self.assertIn("auth.key_file", r.stderr)
 
     def test_syntax_error_names_line_and_column(self):
         self.assert_config_error('{\n  "listen": {\n    "port": 7777,\n  }\n}\n', "4:3: syntax error")

@@ -14,6 +14,10 @@ Scenarios:
   idle_kick    --conns C connections: LOGIN, then wait for the server's KICK; close first, or
                with --stay keep the socket open and read to the end of the stream
   slow_reader  --conns C connections with a small receive buffer send ECHO frames and never read
+  resume       --conns C connections, each: LOGIN asking for resume, --frames F ECHO frames (at
+               most --window unanswered), and every --cut-every replies the connection is reset
+               (or closed without LOGOUT) and resumed: every reply must come once, in order, across
+               the connections; then LOGOUT
   stream       one connection streams --frames ECHO frames (at most --window unanswered; 0: all
                at once) and reads replies until the stream ends (a proxy that cuts it, a guard
                that resets it)
@@ -36,7 +40,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from gskel_harness import (OP_ECHO, OP_KICK, OP_LOGIN, OP_LOGIN_OK, OP_LOGOUT,  # noqa: E402
-                           OP_LOGOUT_OK, REASONS, WAIT_S, Client, frame)
+                           OP_LOGOUT_OK, REASONS, WAIT_S, Client, ResumableClient, frame)
 
 PROBE_AFTER_S = 1.0
 RESET_ERRNOS = (errno.ECONNRESET, errno.EPIPE)
@@ -91,6 +95,15 @@ def echo_payload(rng, conn, seq, lo, hi):
     return struct.pack("<HI", conn, seq) + rng.randbytes(rng.randint(max(lo - 6, 0), max(hi - 6, 0)))
 
 
+def reply_error(op, payload, want, answered):
+    """None if the reply is the echo of want, else what went wrong."""
+    if op == OP_ECHO and payload == want:
+        return None
+    got = struct.unpack("<HI", payload[:6]) if op == OP_ECHO and len(payload) >= 6 else None
+    return {"answered": answered, "error": f"reply {answered}: op 0x{op:04x} (conn, seq) {got}, "
+                                          f"want {struct.unpack('<HI', want[:6])}"}
+
+
 def scenario_echo(a):
     def one(i):
         rng = random.Random(a.seed * 1000 + i)
@@ -108,11 +121,9 @@ def scenario_echo(a):
                 expected.extend(batch)
                 c.send(b"".join(frame(OP_ECHO, p) for p in batch))
             op, payload = c.recv_frame()
-            want = expected.pop(0)
-            if op != OP_ECHO or payload != want:
-                got = struct.unpack("<HI", payload[:6]) if op == OP_ECHO and len(payload) >= 6 else None
-                return {"answered": answered, "error": f"reply {answered}: op 0x{op:04x} (conn, seq) {got}, "
-                                                      f"want {struct.unpack('<HI', want[:6])}"}
+            failed = reply_error(op, payload, expected.pop(0), answered)
+            if failed:
+                return failed
             answered += 1
         c.send_frame(OP_LOGOUT)
         op, payload = c.recv_frame()
@@ -230,6 +241,41 @@ def scenario_stream(a):
     print(json.dumps({"end": end, "answered": answered, "frames": a.frames}))
 
 
+def scenario_resume(a):
+    def one(i):
+        rng = random.Random(a.seed * 1000 + i)
+        rc = ResumableClient(a.port, b"resume%d" % i, host=a.host, ack_every=8)
+        rc.c.sock.settimeout(WAIT_S)
+        expected, sent, answered = [], 0, 0
+        while answered < a.frames:
+            while sent < a.frames and len(expected) < a.window:
+                p = echo_payload(rng, i, sent, a.min_payload, a.max_payload)
+                expected.append(p)
+                rc.send_frame(OP_ECHO, p)
+                sent += 1
+            op, payload = rc.recv_frame()
+            failed = reply_error(op, payload, expected.pop(0), answered)
+            if failed:
+                return failed
+            answered += 1
+            if answered % a.cut_every == 0 and answered < a.frames:
+                rc.reset() if rng.random() < 0.5 else rc.c.close()
+                rc.reconnect()
+                rc.c.sock.settimeout(WAIT_S)
+        rc.c.send_frame(OP_LOGOUT)
+        while True:
+            op, payload = rc.c.recv_frame()
+            if op != 0x0016:
+                break
+        after = "logout_ok" if op == OP_LOGOUT_OK else f"op 0x{op:04x} {payload[:6]!r}"
+        rc.c.close()
+        return {"answered": answered, "after_last": after, "resumes": rc.resumes, "session": rc.session}
+    conns = run_threads(a.conns, one)
+    print(json.dumps({"conns": conns, "answered": sum(c.get("answered", 0) for c in conns),
+                      "resumes": sum(c.get("resumes", 0) for c in conns),
+                      "errors": [c["error"] for c in conns if "error" in c]}))
+
+
 def summarize(conns):
     ends = {}
     for c in conns:
@@ -240,7 +286,8 @@ def summarize(conns):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenario", choices=["echo", "bad_frame", "close", "idle_kick", "slow_reader", "stream"])
+    ap.add_argument("scenario", choices=["echo", "bad_frame", "close", "idle_kick", "slow_reader", "stream", "resume"])
+    ap.add_argument("--cut-every", type=int, default=50, help="resume: replies between connection cuts")
     ap.add_argument("--host", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--conns", type=int, default=1)

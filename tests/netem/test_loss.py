@@ -55,6 +55,27 @@ class LossTest(LossTestCase):
         self.assert_loss_happened()
 
 
+class LossResumeTest(LossTestCase):
+    overrides = {"session": {"login_timeout_ms": 0, "idle_timeout_ms": 0, "close_grace_ms": 2000,
+                             "resume_window_ms": 30000}}
+
+    def test_resume_under_loss_delivers_every_frame_once_in_order(self):
+        r = self.client("resume", "--conns", 4, "--frames", 400, "--window", 16, "--max-payload", 1200,
+                        "--cut-every", 40)
+        self.assertEqual(r["errors"], [])
+        self.assertEqual(r["answered"], 1600)
+        self.assertEqual(r["resumes"], 4 * 9)
+        self.assertEqual([c["after_last"] for c in r["conns"]], ["logout_ok"] * 4)
+        self.server.wait_for_log("resumed", count=36)
+        self.server.wait_for_log("disconnect", count=4, reason="logout")
+        for c in r["conns"]:  # one session each, from LOGIN to LOGOUT: the game saw no leave
+            self.assertEqual([e["reason"] for e in self.server.events("disconnect", session=str(c["session"]))],
+                             ["logout"])
+        self.wait_sessions_gone()
+        self.assert_no_wait_states()
+        self.assert_loss_happened()
+
+
 class LossKickTest(LossTestCase):
     """Kick with notice (here the idle timeout) under loss: the notice still arrives, and the
     session ends by the client's FIN or, if the client stays, by RST after the grace."""

@@ -64,6 +64,7 @@ SERVER_CONFIG = {
                 "max_sessions": 1000},  # --max-sessions; see check_rss
     "guard": {"partial_frame_timeout_ms": 2000, "max_packets_per_sec": 500, "packets_burst": 1000,
               "autoban_kicks": 10, "autoban_window_s": 60, "ban_seconds": 5},
+    "auth": {"mode": "none"},  # the soak's clients log in by name
 }
 CLIENTS = os.path.join(HERE, "soak_clients.py")
 
