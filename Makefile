@@ -15,9 +15,10 @@ ARGS       ?=
 DEB_PACKAGES = build-essential cmake pkg-config git python3 \
 	liburing-dev libjemalloc-dev libcjson-dev libcmocka-dev libuv1-dev \
 	clang libclang-rt-14-dev iproute2 nftables procps \
-	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind haproxy openssl
+	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind haproxy openssl \
+	libsodium-dev autoconf automake libtool nodejs python3-nacl
 
-.PHONY: all deps build run run-proxy test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
+.PHONY: all deps build dev-keys run run-proxy test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
 
 all: build
 
@@ -37,11 +38,19 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# The built-in defaults log players in with signed tickets (auth.key_file keys/tickets.pub,
+# docs/security.md): a development key pair is made once in keys/ (never committed), and a ticket
+# for a test client comes from `$(BUILD)/bin/gskel-ticket --key keys/tickets.key --account 1
+# --name me --ttl 600`.
+dev-keys: build
+	@if [ ! -f keys/tickets.pub ]; then mkdir -p keys && \
+	  $(BUILD)/bin/gskel-ticket --new-key 1 --key keys/tickets.key --public keys/tickets.pub; fi
+
+run: build dev-keys
 	exec $(BUILD)/bin/gskel-server $(ARGS)
 
 # haproxy (dist/haproxy.cfg: PROXY v2, TLS, health checks) in front of gskel: docs/deploying.md.
-run-proxy: build
+run-proxy: build dev-keys
 	exec dist/run-proxy.sh $(BUILD)
 
 # The whole suite: the release build, then the ASan+UBSan build of the same tests, the threaded
@@ -91,14 +100,15 @@ fuzz:
 # cJSON is built from Debian's source package (apt-get source cjson) at build time; the first
 # build runs as root to enable deb-src entries if the machine has none.
 windows: deps
-	cmake -S . -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGSKEL_NATIVE_TICKET=$(CURDIR)/$(BUILD)/bin/gskel-ticket
 	cmake --build $(WIN_BUILD) -j $(JOBS)
 
 # The integration suite against gskel-server.exe --backend iocp under Wine (label wine). The
 # wineserver is started first with its output on /dev/null: one started by ctest's first test
 # would hold ctest's output pipe open through its winedevice.exe children, and ctest would wait
 # for good. --timeout bounds the rest; the server is stopped afterwards.
-test-wine: windows
+test-wine: build windows
 	(wineserver -p || true; WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml= wine cmd /c exit) </dev/null >/dev/null 2>&1
 	cd $(WIN_BUILD) && WINEDEBUG=-all ctest $(CTEST_ARGS) -L wine; rc=$$?; \
 	  wineserver -k </dev/null >/dev/null 2>&1; exit $$rc
@@ -111,7 +121,7 @@ BENCH_ARGS  ?=
 .PHONY: bench
 bench:
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BENCH_BUILD) -j $(JOBS) --target gskel-server gskel-bench gskel-ref-epoll gskel-ref-uv
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target gskel-server gskel-bench gskel-ref-epoll gskel-ref-uv gskel-ticket
 	python3 bench/run_bench.py --build $(BENCH_BUILD) $(BENCH_ARGS)
 
 # Close storms (docs/benchmarks.md, between the storm markers): with the same Release build, what

@@ -38,6 +38,7 @@ enum {
     BENCH_O_LOGIN = 1 << 4,
     BENCH_O_GAME = 1 << 5, /* --admin-port, --tick-hz, --speed, --chat-every */
     BENCH_O_AT_ONCE = 1 << 6, /* --at-once */
+    BENCH_O_TICKET = 1 << 7,  /* --ticket-key */
 };
 
 struct bench_scenario;
@@ -61,6 +62,7 @@ typedef struct bench_opts {
     double tick_hz;      /* game: client ticks per second (one MOVE per player each) */
     double speed;        /* game: units per second a player walks */
     uint32_t chat_every; /* game: ticks between one player's CHATs; 0 = never */
+    const char *ticket_key; /* churn: LOGIN with tickets signed by this secret key file */
     bool login;
     bool at_once;       /* kick: the server is stopped (SIGSTOP) while the frames go out */
     bool json;

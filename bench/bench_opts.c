@@ -49,7 +49,10 @@ void bench_usage(FILE *f)
           "  --speed U         units per second each player walks; keep it well under the server's\n"
           "                    game.max_speed (game; default 100)\n"
           "  --chat-every N    one CHAT per player every N ticks, broadcast to all (game; 0 = never,\n"
-          "                    the default)\n",
+          "                    the default)\n"
+          "  --ticket-key F    LOGIN with signed tickets (docs/security.md) made with the secret key\n"
+          "                    file F, signed before the run so signing costs the window nothing,\n"
+          "                    each with its own nonce (churn; the server in auth.mode \"ticket\")\n",
           f);
 }
 
@@ -107,6 +110,7 @@ static const bench_flag_t bench_flags[] = {
     BF("--tick-hz", BENCH_O_GAME, BF_DBL, tick_hz, 1000),
     BF("--speed", BENCH_O_GAME, BF_DBL, speed, 1e6),
     BF("--chat-every", BENCH_O_GAME, BF_U32, chat_every, 1000000),
+    BF("--ticket-key", BENCH_O_TICKET, BF_STR, ticket_key, 0),
 };
 
 static int bench_set(bench_opts_t *o, const bench_flag_t *fl, const char *v)

@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +63,7 @@ class Runner:
         self.plan = plan
         b = os.path.join(args.build, "bin")
         self.bin = {name: os.path.join(b, name) for name in
-                    ("gskel-server", "gskel-bench", "gskel-ref-epoll", "gskel-ref-uv")}
+                    ("gskel-server", "gskel-bench", "gskel-ref-epoll", "gskel-ref-uv", "gskel-ticket")}
         self.pin = os.cpu_count() and os.cpu_count() >= 2
         self.results = []   # one dict per measurement
         self.failures = []
@@ -145,10 +146,28 @@ class Runner:
         for srv in (s for s in self.servers if s[1] == "gskel"):
             self.measure("churn", f"{p['churn_conns']} concurrent", srv, "churn",
                          ["--conns", p["churn_conns"], *loop])
+        self.run_tickets(loop)
         for srv in (s for s in self.servers if s[1] == "gskel"):
             self.measure("slow", f"{p['slow_conns']} slow readers", srv, "slow",
                          ["--conns", p["slow_conns"], "--duration", 20])
         self.run_game()
+
+    def run_tickets(self, loop):
+        """Churn again, each LOGIN with a signed ticket (auth.mode "ticket"): what checking one
+        costs a worker, beside the name-only churn above."""
+        p = self.plan
+        keys = tempfile.TemporaryDirectory(prefix="gskel-bench-keys-")
+        secret, public = os.path.join(keys.name, "bench.key"), os.path.join(keys.name, "bench.pub")
+        r = subprocess.run([self.bin["gskel-ticket"], "--new-key", "1", "--key", secret, "--public", public],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.failures.append(f"signed logins skipped: gskel-ticket --new-key: {r.stderr.strip()}")
+            return
+        with keys:
+            for srv in (s for s in self.servers if s[1] == "gskel"):
+                self.measure("tickets", f"{p['churn_conns']} concurrent, signed tickets", srv, "churn",
+                             ["--conns", p["churn_conns"], *loop, "--ticket-key", secret],
+                             overrides={"auth": {"mode": "ticket", "key_file": public}})
 
     def run_game(self):
         """The sample game on each gskel backend: its tick time and sends, from the admin endpoint."""

@@ -25,7 +25,7 @@ if(NOT rc EQUAL 0)
 endif()
 
 set(root ${stage}${PREFIX})
-set(expected bin/gskel-server share/gskel/server.json)
+set(expected bin/gskel-server bin/gskel-ticket share/gskel/server.json)
 if(HAS_BENCH)
   list(APPEND expected bin/gskel-bench)
 endif()
@@ -41,8 +41,17 @@ if(NOT want STREQUAL got)
   fail("share/gskel/server.json differs from config/server.json")
 endif()
 
-execute_process(COMMAND ${root}/bin/gskel-server --check-config --config ${root}/share/gskel/server.json
+# The shipped config takes signed tickets: the keys come from the installed gskel-ticket, in
+# keys/ under the working directory, as the unit's /etc/gskel would hold them.
+set(etc ${PREFIX}/etc-gskel)
+file(MAKE_DIRECTORY ${etc}/keys)
+execute_process(COMMAND ${root}/bin/gskel-ticket --new-key 1 --key ${PREFIX}/issuer.key --public ${etc}/keys/tickets.pub
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  fail("installed gskel-ticket --new-key exited ${rc}: ${out}${err}")
+endif()
+execute_process(COMMAND ${root}/bin/gskel-server --check-config --config ${root}/share/gskel/server.json
+                WORKING_DIRECTORY ${etc} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   fail("installed gskel-server rejects the installed config (exit ${rc}): ${out}${err}")
 endif()

@@ -1,12 +1,16 @@
 # What `cmake --install build --prefix P` puts on a machine (gskel-server's own rule is in
 # server/CMakeLists.txt):
 #   P/bin/gskel-bench                      the load client, when this build has it
+#   P/bin/gskel-ticket                     ticket keys and signed tickets (docs/security.md)
 #   P/share/gskel/server.json              the default config, to copy to /etc/gskel/ and edit
 #   P/lib/systemd/system/gskel.service     dist/gskel.service with ExecStart under P/bin
 # And a CTest test, install.cmake_install_layout, that installs into the build tree and checks it.
 
 if(TARGET gskel-bench)
   install(TARGETS gskel-bench RUNTIME DESTINATION bin)
+endif()
+if(TARGET gskel-ticket)
+  install(TARGETS gskel-ticket RUNTIME DESTINATION bin)
 endif()
 
 install(FILES ${PROJECT_SOURCE_DIR}/config/server.json DESTINATION share/gskel)

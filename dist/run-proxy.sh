@@ -17,7 +17,8 @@ cat > "$DIR/gskel.json" <<JSON
 {
   "listen": {"host": "127.0.0.1", "port": 17777, "proxy_protocol": "v2",
              "trusted_proxies": ["127.0.0.1"], "drain_ms": 3000},
-  "admin": {"host": "127.0.0.1", "port": 9100}
+  "admin": {"host": "127.0.0.1", "port": 9100},
+  "auth": {"key_file": "$PWD/keys/tickets.pub"}
 }
 JSON
 "$BUILD/bin/gskel-server" --config "$DIR/gskel.json" &

@@ -1,0 +1,50 @@
+# cmake -DPACKAGE=NAME -DDEST=DIR -DENABLE_DEB_SRC=FILE -P fetch_deb_source.cmake
+# (or include() it with those variables set): gets Debian's source package NAME with `apt-get
+# source` (apt checks it against the signed Sources index, and dpkg-source applies Debian's
+# patches) and leaves the unpacked tree in DIR/src. Needs a deb-src entry: as root it enables one
+# (ENABLE_DEB_SRC), otherwise it says how. Used for the Windows cross build's libraries.
+if(NOT PACKAGE OR NOT DEST OR NOT ENABLE_DEB_SRC)
+  message(FATAL_ERROR "usage: cmake -DPACKAGE=NAME -DDEST=DIR -DENABLE_DEB_SRC=FILE -P fetch_deb_source.cmake")
+endif()
+find_program(APT_GET apt-get)
+find_program(DPKG_SOURCE dpkg-source)
+if(NOT APT_GET OR NOT DPKG_SOURCE)
+  message(FATAL_ERROR "${PACKAGE} for Windows is built from Debian's source package: apt-get and dpkg-source "
+                      "(package dpkg-dev) are needed; `make deps` installs them")
+endif()
+
+execute_process(COMMAND ${APT_GET} source --print-uris ${PACKAGE} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT uid STREQUAL "0")
+    message(FATAL_ERROR "apt-get source ${PACKAGE}: no deb-src entry is usable (${err}). As root, run "
+                        "`cmake -P ${ENABLE_DEB_SRC}` (or `make windows` once as root) and build again.")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -P ${ENABLE_DEB_SRC} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "could not enable deb-src entries for apt-get source")
+  endif()
+endif()
+
+set(work ${DEST}-work)
+file(REMOVE_RECURSE ${work} ${DEST}/src)
+file(MAKE_DIRECTORY ${work} ${DEST})
+execute_process(COMMAND ${APT_GET} source -q ${PACKAGE} WORKING_DIRECTORY ${work} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "apt-get source ${PACKAGE} failed (${rc})")
+endif()
+file(GLOB src_dirs LIST_DIRECTORIES true ${work}/${PACKAGE}-*)
+set(src "")
+foreach(d ${src_dirs})
+  if(IS_DIRECTORY ${d})
+    set(src ${d})
+  endif()
+endforeach()
+if(NOT src)
+  message(FATAL_ERROR "apt-get source ${PACKAGE}: no source tree in ${work}")
+endif()
+file(RENAME ${src} ${DEST}/src)
+get_filename_component(DEB_SOURCE_VERSION ${src} NAME)
+file(WRITE ${DEST}/VERSION "${DEB_SOURCE_VERSION}\n")
+file(REMOVE_RECURSE ${work})
+message(STATUS "${PACKAGE} source: Debian ${DEB_SOURCE_VERSION}")
