@@ -333,6 +333,10 @@ Each connection proves itself with one round trip (gskel: LOGIN/LOGIN_OK; refere
 then sits idle. RSS is the server's VmRSS after all connected minus before, per connection.
 Slab is the kernel's `Slab` (whole machine) after minus before: on loopback it holds **both**
 ends' sockets, so the server's share is about half (and other work on the machine adds noise).
+A logged-in gskel connection's RSS includes the game's record of its player (64 bytes on the
+logic thread: account, login order, display name, what `game_session_account` and
+`game_session_name` answer) and the session slot's account id and resume pointer (16 bytes), both
+there since signed logins; the references keep nothing per player.
 
 {simple_section(summary, "hold", servers, [("conns", "conns", 0), ("server RSS bytes/conn", "server_rss_bytes_per_conn", 0),
                                              ("kernel slab bytes/conn (both ends)", "kernel_slab_bytes_per_conn", 0),
