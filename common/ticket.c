@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "utf8.h"
 
 /* version, key id, account, expiry, nonce, name length: the fixed part before the name. */
 #define TICKET_FIXED_BYTES (1 + 4 + 8 + 8 + TICKET_NONCE_BYTES + 1)
@@ -23,8 +24,9 @@ int ticket_parse(const uint8_t *p, size_t len, ticket_t *out) {
     out->name_len = br_u8(&r);
     const uint8_t *name = br_bytes(&r, out->name_len);
     br_bytes(&r, TICKET_SIG_BYTES);
-    if (r.err || version != TICKET_VERSION || out->account == 0 || out->name_len == 0 || out->name_len > TICKET_NAME_MAX)
-        return -EINVAL;
+    if (r.err || version != TICKET_VERSION || out->account == 0 || out->name_len == 0 || out->name_len > TICKET_NAME_MAX ||
+        !utf8_valid(name, out->name_len))
+        return -EINVAL; /* the name reaches other players: well-formed UTF-8 only, signed or not */
     memcpy(out->nonce, nonce, TICKET_NONCE_BYTES);
     memcpy(out->name, name, out->name_len);
     out->name[out->name_len] = 0;
@@ -57,7 +59,9 @@ ticket_verdict_t ticket_check(const ticket_keyring_t *keys, const uint8_t *p, si
 
 int ticket_sign(uint8_t *out, size_t cap, uint32_t key_id, const uint8_t seed[TICKET_SEED_BYTES], uint64_t account,
                 const char *name, size_t name_len, uint64_t expires_s, const uint8_t *nonce) {
-    if (cap < TICKET_MAX_BYTES || account == 0 || name_len == 0 || name_len > TICKET_NAME_MAX) return -EINVAL;
+    if (cap < TICKET_MAX_BYTES || account == 0 || name_len == 0 || name_len > TICKET_NAME_MAX ||
+        !utf8_valid((const uint8_t *)name, name_len))
+        return -EINVAL;
     byte_writer_t w = bw_init(out, cap);
     bw_u8(&w, TICKET_VERSION);
     bw_u32(&w, key_id);

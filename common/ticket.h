@@ -50,7 +50,8 @@ int ticket_parse(const uint8_t *p, size_t len, ticket_t *out);
  * *consumed is the ticket's length once it parsed. */
 ticket_verdict_t ticket_check(const ticket_keyring_t *keys, const uint8_t *p, size_t len, uint64_t now_s, ticket_t *out,
                               size_t *consumed);
-/* A signed ticket into out (cap >= TICKET_MAX_BYTES): its length, or -EINVAL. nonce NULL: random. */
+/* A signed ticket into out (cap >= TICKET_MAX_BYTES): its length, or -EINVAL (a field ticket_parse
+ * would refuse). nonce NULL: random. */
 int ticket_sign(uint8_t *out, size_t cap, uint32_t key_id, const uint8_t seed[TICKET_SEED_BYTES], uint64_t account,
                 const char *name, size_t name_len, uint64_t expires_s, const uint8_t *nonce);
 const char *ticket_verdict_name(ticket_verdict_t v);

@@ -18,7 +18,7 @@ DIR_LAYERS = {"common": 0, "platform": 1, "config": 1}
 SERVER_LAYERS = {
     "reason": 9,
     "stats": 10, "game_api": 10,
-    "session": 11, "guard": 11, "auth": 11, "cli": 11, "grid": 11, "utf8": 11,
+    "session": 11, "guard": 11, "auth": 11, "cli": 11, "grid": 11,
     "game_link": 12, "proxy_gate": 12, "counter": 12, "zone": 12, "modules": 12,
     "dispatch": 13, "logic": 13,
     "worker": 14, "admin": 14,

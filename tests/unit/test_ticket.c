@@ -106,6 +106,9 @@ static void verdicts(void **state) {
     t[37] = 0;
     assert_int_equal(ticket_parse(t, (size_t)n, &out), -EINVAL);
     n = make(t, 1, SEED1, 7, "dave", NOW + 9);
+    t[38] = 0xC0; /* an overlong form in the name */
+    assert_int_equal(ticket_parse(t, (size_t)n, &out), -EINVAL);
+    n = make(t, 1, SEED1, 7, "dave", NOW + 9);
     memset(t + 5, 0, 8);
     assert_int_equal(ticket_parse(t, (size_t)n, &out), -EINVAL);
 }

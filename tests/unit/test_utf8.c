@@ -1,4 +1,4 @@
-/* utf8_valid (server/game/utf8.h): well-formed UTF-8 of every length passes; overlong forms,
+/* utf8_valid (common/utf8.h): well-formed UTF-8 of every length passes; overlong forms,
  * surrogates, code points above U+10FFFF, truncated sequences and stray bytes do not. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "game/utf8.h"
+#include "utf8.h"
 
 #define VALID(s) utf8_valid((const uint8_t *)(s), sizeof(s) - 1)
 
