@@ -65,10 +65,10 @@ void admin_render_sessions(const session_record_list_t *list, strbuf_t *out) {
     for (size_t i = 0; i < list->n; i++) {
         const session_record_t *r = &list->v[i];
         char peer[SOCK_IP_STR_MAX];
-        sb_printf(out, "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\",\"age_ms\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
+        sb_printf(out, "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\",\"age_ms\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,\"account\":%llu}",
                   i ? "," : "", r->id, sock_ip_str(&r->peer, peer, sizeof peer),
                   session_state_label((session_state_t)r->state), (unsigned long long)r->age_ms,
-                  (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
+                  (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, (unsigned long long)r->account);
     }
     sb_append(out, "]\n", 2);
 }

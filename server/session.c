@@ -461,5 +461,5 @@ const char *session_state_name(const session_t *s) { return session_state_label(
 
 void session_describe(session_env_t *e, const session_t *s, session_record_t *out) {
     *out = (session_record_t){ .id = s->id, .peer = s->peer, .state = s->state, .age_ms = now_ms(e) - s->opened_ms,
-                               .bytes_in = s->bytes_in, .bytes_out = s->bytes_out };
+                               .bytes_in = s->bytes_in, .bytes_out = s->bytes_out, .account = s->account };
 }

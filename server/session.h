@@ -222,6 +222,7 @@ typedef struct session_record {
     uint8_t state;           /* session_state_t */
     uint64_t age_ms;
     uint64_t bytes_in, bytes_out;
+    uint64_t account;        /* 0: none (auth.mode "none", or not logged in) */
 } session_record_t;
 void session_describe(session_env_t *e, const session_t *s, session_record_t *out);
 

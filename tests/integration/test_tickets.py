@@ -3,6 +3,7 @@ gskel-ticket are taken; forged, truncated and replayed ones are reset (bad_ticke
 and those of a key the server does not hold get KICK ticket_expired; SIGHUP reloads the key file
 (rotation); a second LOGIN for an account kicks the first with logged_in_elsewhere, across workers,
 and the game has the older player leave before the newer joins."""
+import json
 import os
 import signal
 import struct
@@ -56,7 +57,7 @@ class TicketTestCase(ServerTestCase):
         self.keys = Keys()
         game = {"zone_enabled": True} if self.zone else {}
         self.server = Server({"auth": {"mode": "ticket", "key_file": server_path(self.keys.public)},
-                              "workers": self.workers, "game": game})
+                              "workers": self.workers, "game": game}, admin=True)
 
     def tearDown(self):
         super().tearDown()
@@ -73,8 +74,12 @@ class TicketLoginTest(TicketTestCase):
         c = self.login(self.keys.ticket(account=12345, name="bob"))
         session = struct.unpack("<I", c.expect_frame(OP_LOGIN_OK))[0]
         self.assertEqual(c.echo(b"hi"), b"hi")
-        # The listing shows whose session it is.
-        self.assertNotEqual(session, 0xFFFFFFFF)
+        # The operator's listing shows whose session it is.
+        status, body = self.server.admin("GET", "/sessions")
+        self.assertEqual(status, 200)
+        listed = {s["id"]: s for s in json.loads(body)}
+        self.assertEqual(listed[session]["account"], 12345)
+        self.assertEqual(listed[session]["state"], "logged_in")
 
     def test_a_forged_ticket_is_reset_and_counted(self):
         good = self.keys.ticket()
