@@ -206,6 +206,13 @@ class Server:
         finally:
             conn.close()
 
+    def metric(self, name):
+        """One sample from the admin endpoint's /metrics."""
+        status, text = self.admin("GET", "/metrics")
+        if status != 200:
+            raise AssertionError(f"/metrics answered {status}")
+        return metric(text, name)
+
     def connect(self, source=None):
         return Client(self.port, source=source)
 
@@ -416,6 +423,27 @@ class ResumableClient:
             self.c.send_frame(op, payload)
         self.resumes += 1
         return took
+
+
+def metric(text, name):
+    """The value of one sample in Prometheus text: `name` with its labels as written
+    (gskel_tick_seconds_bucket{le="0.05"})."""
+    for line in text.splitlines():
+        if line.split(" ")[0] == name:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no metric {name}")
+
+
+def stop_process(proc, timeout=WAIT_S):
+    """SIGTERM to a helper process the test started (haproxy, redis-server), SIGKILL if it has
+    not gone within `timeout`; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
 
 
 def wait_until(predicate, what, timeout=WAIT_S):

@@ -3,19 +3,12 @@ import json
 import signal
 import struct
 
-from gskel_harness import STOP_SIGNAL, Server, ServerTestCase, main, wait_until
+from gskel_harness import STOP_SIGNAL, Server, ServerTestCase, main, metric, wait_until
 
 REQUIRED_METRICS = ["gskel_connections_accepted_total", "gskel_sessions_active", "gskel_disconnects_total",
                     "gskel_bytes_received_total", "gskel_bytes_sent_total", "gskel_frames_received_total",
                     "gskel_send_calls_total", "gskel_socket_sndbuf_bytes", "gskel_socket_rcvbuf_bytes",
                     "gskel_backend_info"]
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{") and line.split(" ")[0] == name:
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
 
 
 class AdminTest(ServerTestCase):

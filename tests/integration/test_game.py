@@ -7,7 +7,7 @@ frame they want, bounded by MAX_FRAMES rather than by time."""
 import struct
 import time
 
-from gskel_harness import Server, ServerTestCase, main, wait_until
+from gskel_harness import Server, ServerTestCase, main, metric, wait_until
 
 OP_MOVE, OP_CHAT, OP_CHAT_MSG, OP_SNAPSHOT = 0x0100, 0x0101, 0x0102, 0x0103
 OP_INCR, OP_COUNTER = 0x0110, 0x0111
@@ -67,13 +67,6 @@ def move(client, x, y):
 
 def chat_frame_payload(text):
     return bytes([len(text)]) + text
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.split(" ")[0] == name:
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
 
 
 class GameTestCase(ServerTestCase):

@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from gskel_harness import (OP_LOGOUT, OP_LOGOUT_OK, STOP_SIGNAL, Client, Server, ServerTestCase, free_port,
-                           main, wait_until)
+                           main, stop_process, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "..", "dist", "haproxy.cfg")
@@ -74,12 +74,7 @@ class Haproxy:
                     raise
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -105,6 +100,14 @@ class HaproxyTest(ServerTestCase):
         try:
             self.haproxy = Haproxy(self.server, self.workdir)
         except BaseException:
+            self.server.stop()
+            raise
+        try:
+            # The readiness probe's session (from 127.0.0.2) must be gone before a test counts
+            # sessions per address: haproxy closes its leg to gskel after the probe's own close.
+            wait_until(lambda: self.server.metric("gskel_sessions_active") == 0, "the readiness probe's session ending")
+        except BaseException:
+            self.haproxy.stop()
             self.server.stop()
             raise
 
