@@ -8,6 +8,7 @@
 #include "compiler.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -335,6 +336,19 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
     /* A PROXY header says who the client is: only a balancer we trust may say it. */
     if (c->listen.proxy_protocol != CFG_PROXY_OFF && c->listen.trusted_proxies.n == 0)
         return cfg_fail(err, "listen.trusted_proxies: required when listen.proxy_protocol is not \"off\"");
+    if (c->cluster.redis.queue_entries & (c->cluster.redis.queue_entries - 1))
+        return cfg_fail(err, "cluster.redis.queue_entries: must be a power of two");
+    /* Instances tell each other apart by name: two with one name would kick each other's players. */
+    char host[CFG_HOST_MAX];
+    int port;
+    if (c->cluster.redis.address[0] && cfg_split_host_port(c->cluster.redis.address, host, &port) < 0)
+        return cfg_fail(err, "cluster.redis.address: must be \"host:port\" (port 1-65535) or \"\"");
+    if (c->cluster.redis.address[0] && !c->cluster.redis.instance_id[0])
+        return cfg_fail(err, "cluster.redis.instance_id: required when cluster.redis.address is set");
+    /* It goes into Redis values and messages separated by spaces. */
+    if (strspn(c->cluster.redis.instance_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+        strlen(c->cluster.redis.instance_id))
+        return cfg_fail(err, "cluster.redis.instance_id: letters, digits, '.', '_' and '-' only");
     /* The admin endpoint kicks and bans: anywhere but loopback it must not be open to all. */
     if (c->admin.port && !cfg_host_is_loopback(c->admin.host) && !c->admin.token[0])
         return cfg_fail(err, "admin.token: required when admin.host is not a loopback address");
@@ -407,6 +421,19 @@ int cfg_load_file(cfg_t *out, const char *path, char err[CFG_ERR_MAX])
 bool cfg_host_is_loopback(const char *host)
 {
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
+}
+
+int cfg_split_host_port(const char *s, char host[CFG_HOST_MAX], int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= CFG_HOST_MAX || !isdigit((unsigned char)colon[1])) return -1;
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    *port = (int)p;
+    return 0;
 }
 
 void cfg_diff(const cfg_t *a, const cfg_t *b, void (*fn)(void *ctx, const char *path, bool live), void *ctx)

@@ -98,6 +98,16 @@ typedef struct cfg {
         uint32_t move_lag_ms;      /* zone: unused movement time a player keeps, ms */
         uint32_t counter_broadcast_ticks; /* counter: ticks between broadcasts */
     } game;
+    struct {
+        struct {
+            char address[CFG_HOST_MAX];        /* "host:port"; "" = no cluster (nothing connects) */
+            char password_file[CFG_PATH_BYTES]; /* the AUTH password, first line; "" = none */
+            char instance_id[CFG_HOST_MAX];    /* this instance's name among the others */
+            char key_prefix[CFG_HOST_MAX];     /* every key and channel starts with it */
+            uint32_t account_ttl_ms;           /* an account's entry lives this long unrefreshed */
+            uint32_t queue_entries;            /* work waiting for Redis; power of two */
+        } redis;
+    } cluster;
 } cfg_t;
 
 /* The built-in defaults (config/server.json as embedded). Returns 0, or -EINVAL with err set
@@ -124,6 +134,8 @@ void cfg_diff(const cfg_t *a, const cfg_t *b, void (*fn)(void *ctx, const char *
 void cfg_apply_live(cfg_t *dst, const cfg_t *src);
 /* Whether host is a loopback address ("127.x.x.x", "::1", "localhost"). */
 bool cfg_host_is_loopback(const char *host);
+/* Splits "host:port" (port 1..65535, host non-empty and under CFG_HOST_MAX): 0, or -1. */
+int cfg_split_host_port(const char *s, char host[CFG_HOST_MAX], int *port);
 
 /* The effective config as pretty JSON, every key present, no trailing newline; cfg_load_text
  * reads it back to an identical struct. NULL if out of memory. Caller frees with free(). */

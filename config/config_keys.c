@@ -87,6 +87,12 @@ const cfg_key_t cfg_keys[] = {
     CFG_UINT("game.max_speed", game.max_speed, 1, 1u << 30),
     CFG_UINT("game.move_lag_ms", game.move_lag_ms, 0, 60000),
     CFG_UINT("game.counter_broadcast_ticks", game.counter_broadcast_ticks, 1, 1000000),
+    CFG_STR_EMPTY_OK("cluster.redis.address", cluster.redis.address),
+    CFG_STR_EMPTY_OK("cluster.redis.password_file", cluster.redis.password_file),
+    CFG_STR_EMPTY_OK("cluster.redis.instance_id", cluster.redis.instance_id),
+    CFG_STR("cluster.redis.key_prefix", cluster.redis.key_prefix),
+    CFG_UINT("cluster.redis.account_ttl_ms", cluster.redis.account_ttl_ms, 1000, 86400000),
+    CFG_UINT("cluster.redis.queue_entries", cluster.redis.queue_entries, 16, 1u << 20),
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= CFG_NKEYS_MAX, "raise CFG_NKEYS_MAX");

@@ -8,7 +8,7 @@
 #include "config.h"
 
 #define CFG_PATH_MAX 64  /* longest dotted path, plus NUL */
-#define CFG_NKEYS_MAX 64 /* room for per-key flags during a load */
+#define CFG_NKEYS_MAX 96 /* room for per-key flags during a load */
 
 typedef enum { CFG_T_UINT, CFG_T_BOOL, CFG_T_STR, CFG_T_ENUM, CFG_T_CIDRS } cfg_type_t;
 

@@ -439,10 +439,56 @@ static void backend_names_parse_back(void **state)
     assert_int_equal(cfg_backend_parse("kqueue", &b), -EINVAL);
 }
 
+static void host_port_splits_and_refuses(void **state)
+{
+    char host[CFG_HOST_MAX];
+    int port = 0;
+
+    (void)state;
+    assert_int_equal(cfg_split_host_port("127.0.0.1:6379", host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 6379);
+    assert_int_equal(cfg_split_host_port("redis.internal:1", host, &port), 0);
+    assert_string_equal(host, "redis.internal");
+    assert_int_equal(port, 1);
+    const char *bad[] = { "", "localhost", ":6379", "h:", "h:0", "h:65536", "h:+1", "h:-1", "h:12x", "h: 1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(cfg_split_host_port(bad[i], host, &port), -1);
+    char longer[CFG_HOST_MAX + 8];
+    memset(longer, 'a', CFG_HOST_MAX);
+    strcpy(longer + CFG_HOST_MAX, ":1");
+    assert_int_equal(cfg_split_host_port(longer, host, &port), -1);
+}
+
+/* With an address the cluster needs this instance's name, one that fits between spaces. */
+static void cluster_keys_are_checked_together(void **state)
+{
+    cfg_t c;
+    char err[CFG_ERR_MAX];
+
+    (void)state;
+    defaults(&c);
+    assert_int_equal(cfg_validate(&c, err), 0); /* off by default */
+    strcpy(c.cluster.redis.address, "127.0.0.1:6379");
+    assert_int_equal(cfg_validate(&c, err), -EINVAL);
+    assert_string_equal(err, "cluster.redis.instance_id: required when cluster.redis.address is set");
+    strcpy(c.cluster.redis.instance_id, "eu 1");
+    assert_int_equal(cfg_validate(&c, err), -EINVAL);
+    assert_string_equal(err, "cluster.redis.instance_id: letters, digits, '.', '_' and '-' only");
+    strcpy(c.cluster.redis.instance_id, "eu-1.a_b");
+    assert_int_equal(cfg_validate(&c, err), 0);
+    strcpy(c.cluster.redis.address, "127.0.0.1");
+    assert_int_equal(cfg_validate(&c, err), -EINVAL);
+    assert_string_equal(err, "cluster.redis.address: must be \"host:port\" (port 1-65535) or \"\"");
+    expect_error("{\"cluster\": {\"redis\": {\"queue_entries\": 1000}}}",
+                 "t.json: cluster.redis.queue_entries: must be a power of two");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_have_the_values_of_server_json),
+        cmocka_unit_test(host_port_splits_and_refuses),
+        cmocka_unit_test(cluster_keys_are_checked_together),
         cmocka_unit_test(defaults_print_back_as_the_embedded_file),
         cmocka_unit_test(partial_override_keeps_other_defaults),
         cmocka_unit_test(syntax_error_names_line_and_column),
