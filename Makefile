@@ -16,7 +16,7 @@ DEB_PACKAGES = build-essential cmake pkg-config git python3 \
 	liburing-dev libjemalloc-dev libcjson-dev libcmocka-dev libuv1-dev \
 	clang libclang-rt-14-dev iproute2 nftables procps \
 	gcc-mingw-w64-x86-64 wine wine64 dpkg-dev valgrind haproxy openssl \
-	libsodium-dev autoconf automake libtool nodejs python3-nacl
+	libsodium-dev autoconf automake libtool nodejs python3-nacl redis-server libhiredis-dev
 
 .PHONY: all deps build dev-keys run run-proxy test test-build test-asan test-tsan test-valgrind test-fuzz test-wine fuzz windows clean
 

@@ -15,6 +15,7 @@
 #include "io.h"
 #include "reason.h"
 #include "session.h"
+#include "cluster.h"
 #include "stats.h"
 #include "strbuf.h"
 
@@ -29,6 +30,9 @@ typedef struct admin_metrics {
     bool has_game;           /* the game fields below are meaningful */
     logic_stats_t game;
     uint64_t game_dropped_in, game_dropped_out;
+    bool has_cluster;        /* cluster.redis.address is set: the fields below are meaningful */
+    cluster_stats_t cluster;
+    uint32_t accounts_online;
 } admin_metrics_t;
 
 /* What the endpoint runs on. The callbacks run on the admin thread. */

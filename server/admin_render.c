@@ -39,6 +39,23 @@ void admin_render_metrics(const admin_metrics_t *m, strbuf_t *out) {
     gauge(out, "gskel_workers", "Worker threads.", m->worker_count);
     sb_printf(out, "# HELP gskel_backend_info The I/O backend in use.\n# TYPE gskel_backend_info gauge\n"
                    "gskel_backend_info{backend=\"%s\"} 1\n", m->backend);
+    gauge(out, "gskel_accounts_online", "Accounts logged in here (the directory of signed logins).", m->accounts_online);
+    if (m->has_cluster) {
+        const cluster_stats_t *c = &m->cluster;
+        gauge(out, "gskel_cluster_up", "1 while this instance's Redis connections work.", stat_read(&c->up));
+        counter(out, "gskel_cluster_reconnects_total", "Times Redis came back after being away.", stat_read(&c->reconnects));
+        counter(out, "gskel_cluster_send_failed_total", "Bans, claims and messages that could not reach Redis.",
+                stat_read(&c->send_failed));
+        counter(out, "gskel_cluster_queue_full_total", "Work refused: the queue to the cluster thread was full.",
+                stat_read(&c->queue_full));
+        counter(out, "gskel_cluster_messages_in_total", "Game messages received from Redis.", stat_read(&c->messages_in));
+        counter(out, "gskel_cluster_messages_dropped_total", "Game messages dropped: the logic thread's queue was full.",
+                stat_read(&c->messages_dropped));
+        counter(out, "gskel_cluster_bans_in_total", "Bans received from other instances (and loaded on connect).",
+                stat_read(&c->bans_in));
+        counter(out, "gskel_cluster_evictions_total", "Local sessions ended by a later login on another instance.",
+                stat_read(&c->evictions));
+    }
     if (!m->has_game) return;
     const logic_stats_t *ls = &m->game;
     sb_printf(out, "# HELP gskel_tick_seconds Time the logic thread spent on each tick.\n"
@@ -54,6 +71,8 @@ void admin_render_metrics(const admin_metrics_t *m, strbuf_t *out) {
     sb_printf(out, "gskel_tick_seconds_sum %.6f\ngskel_tick_seconds_count %llu\n",
               (double)stat_read(&ls->tick_sum_us) / 1e6, (unsigned long long)stat_read(&ls->tick_count));
     counter(out, "gskel_tick_overruns_total", "Ticks that took longer than the tick period.", stat_read(&ls->overruns));
+    counter(out, "gskel_game_messages_dropped_total", "game_publish refused: its queue was full.",
+            stat_read(&ls->messages_dropped));
     counter(out, "gskel_game_dropped_in_total", "Game frames dropped: the logic thread's ring was full.",
             m->game_dropped_in);
     counter(out, "gskel_game_dropped_out_total", "Game frames dropped: a worker's ring from the logic thread was full.",

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "frame.h"
 #include "game_link.h"
 #include "protocol.h"
@@ -30,6 +31,7 @@ typedef struct dispatch_env {
     game_link_t *game;
     uint32_t lane;
     auth_t *auth;
+    cluster_t *cluster;  /* the other instances (NULL: none) */
     const dispatch_hooks_t *hooks;
     void *hooks_ctx;
 } dispatch_env_t;

@@ -53,6 +53,23 @@ void game_abort(game_t *g, uint32_t session, reason_t why);
  * display name (NUL-terminated, *len bytes). 0 / NULL for a session the game does not have. */
 uint64_t game_session_account(const game_t *g, uint32_t session);
 const char *game_session_name(const game_t *g, uint32_t session, size_t *len);
+/* The session this instance's game has for an account, or UINT32_MAX: how a message published to
+ * every instance reaches one player (the instance that holds the account delivers it). */
+uint32_t game_account_session(const game_t *g, uint64_t account);
+
+/* Messages between instances (docs/scaling.md). A module subscribes to channels from its init; a
+ * message published on a channel reaches every subscriber on every instance, in the order its
+ * publisher sent them: on this one at the next tick (Redis or not), on the others at their first
+ * tick after Redis delivers it. With no cluster (cluster.redis.address empty) only this instance.
+ * Channel names 1..32 bytes, messages at most 1,024 bytes, GAME_SUBSCRIPTIONS_MAX subscriptions. */
+#define GAME_SUBSCRIPTIONS_MAX 16
+typedef void (*game_message_fn)(game_t *g, void *state, const uint8_t *data, size_t len);
+/* From init only: -ENOSPC past GAME_SUBSCRIPTIONS_MAX, -EINVAL for a bad name. */
+int game_subscribe(game_t *g, const char *channel, game_message_fn fn, void *state);
+/* 0; -EMSGSIZE past the limits; -ENOBUFS if the queue to the cluster or this tick's local ones
+ * (64 KiB) is full: then nobody gets it, counted in gskel_game_messages_dropped_total. While Redis
+ * is away this instance still gets it and the others do not (gskel_cluster_send_failed_total). */
+int game_publish(game_t *g, const char *channel, const void *data, size_t len);
 
 /* The tick's time (monotonic ms, the same for the whole tick) and the tick period. */
 uint64_t game_now_ms(const game_t *g);

@@ -36,12 +36,30 @@ typedef struct logic_player {
     char name[PROTO_LOGIN_NAME_MAX + 1];
 } logic_player_t;
 
+/* Bytes of messages published here in one tick, delivered here at the next. */
+#define LOGIC_LOCAL_MESSAGES_BYTES (64u * 1024u)
+
+typedef struct game_subscription {
+    char channel[CLUSTER_CHANNEL_MAX + 1];
+    game_message_fn fn;
+    void *state;
+} game_subscription_t;
+
+/* Messages published here this tick: [u8 channel length, channel, u16 length, data]. */
+typedef struct local_messages {
+    uint8_t *buf;
+    size_t len;
+} local_messages_t;
+
 struct game {
     logic_env_t env;
     game_op_t ops[PROTO_OP_LIMIT];
     void **states;      /* per module */
     logic_player_t *players; /* session.max_sessions, by slot */
     u64_map_t accounts;      /* account -> the session the game has for it */
+    game_subscription_t subs[GAME_SUBSCRIPTIONS_MAX];
+    uint32_t sub_count;
+    local_messages_t local[2]; /* [0] filling this tick, [1] delivered at the tick's start */
     uint32_t module_count;
     uint64_t now_ms;
     uint32_t tick_ms;
@@ -158,6 +176,65 @@ static void handle_inbound(void *ctx, const game_record_t *r) {
     else if (r->op < PROTO_OP_LIMIT && g->ops[r->op].fn) g->ops[r->op].fn(g, g->ops[r->op].state, r->session, r->data, r->len);
 }
 
+int game_subscribe(game_t *g, const char *channel, game_message_fn fn, void *state) {
+    size_t n = strlen(channel);
+    if (n == 0 || n > CLUSTER_CHANNEL_MAX || !fn) return -EINVAL;
+    if (g->sub_count == GAME_SUBSCRIPTIONS_MAX) return -ENOSPC;
+    game_subscription_t *s = &g->subs[g->sub_count++];
+    memcpy(s->channel, channel, n + 1);
+    s->fn = fn;
+    s->state = state;
+    return 0;
+}
+
+int game_publish(game_t *g, const char *channel, const void *data, size_t len) {
+    size_t n = strlen(channel);
+    if (n == 0 || n > CLUSTER_CHANNEL_MAX || len > CLUSTER_MESSAGE_MAX) return -EMSGSIZE;
+    /* This instance's subscribers get it from here, Redis or not; the others through the cluster
+     * (which leaves out the copy Redis sends back). Both or neither, unless Redis is away. */
+    local_messages_t *m = &g->local[0];
+    if (m->len + 3 + n + len > LOGIC_LOCAL_MESSAGES_BYTES ||
+        (g->env.cluster && cluster_publish(g->env.cluster, channel, data, len) < 0)) {
+        stat_add(&g->stats.messages_dropped, 1);
+        return -ENOBUFS;
+    }
+    m->buf[m->len++] = (uint8_t)n;
+    memcpy(m->buf + m->len, channel, n);
+    le_put_u16(m->buf + m->len + n, (uint16_t)len);
+    memcpy(m->buf + m->len + n + 2, data, len);
+    m->len += n + 2 + len;
+    return 0;
+}
+
+static void deliver_message(void *ctx, const char *channel, const uint8_t *data, size_t len) {
+    game_t *g = ctx;
+    for (uint32_t i = 0; i < g->sub_count; i++)
+        if (!strcmp(g->subs[i].channel, channel)) g->subs[i].fn(g, g->subs[i].state, data, len);
+}
+
+/* Last tick's messages: those from other instances, then those published here. */
+static void deliver_messages(game_t *g) {
+    cluster_take_messages(g->env.cluster, deliver_message, g);
+    local_messages_t last = g->local[0];
+    g->local[0] = g->local[1];
+    g->local[0].len = 0;
+    g->local[1] = last;
+    for (size_t off = 0; off < last.len;) {
+        char channel[CLUSTER_CHANNEL_MAX + 1];
+        size_t n = last.buf[off++];
+        memcpy(channel, last.buf + off, n);
+        channel[n] = 0;
+        size_t len = le_get_u16(last.buf + off + n);
+        deliver_message(g, channel, last.buf + off + n + 2, len);
+        off += n + 2 + len;
+    }
+}
+
+uint32_t game_account_session(const game_t *g, uint64_t account) {
+    uint32_t session;
+    return account && u64_map_get(&g->accounts, account, &session) ? session : UINT32_MAX;
+}
+
 uint64_t game_session_account(const game_t *g, uint32_t session) {
     const logic_player_t *p = player_of(g, session);
     return p ? p->account : 0;
@@ -181,6 +258,7 @@ static void record_tick(game_t *g, uint64_t us) {
 static void run_tick(game_t *g, uint64_t tick) {
     g->now_ms = os_now_us() / 1000u;
     game_link_take_inbound(g->env.link, handle_inbound, g);
+    deliver_messages(g);
     for (uint32_t m = 0; m < g->module_count; m++)
         if (game_modules[m]->on_tick) game_modules[m]->on_tick(g, g->states[m], tick);
     game_link_publish(g->env.link); /* the whole tick at once: one send per session */
@@ -221,6 +299,7 @@ int logic_start(logic_t **out, const logic_env_t *env, char *err, size_t err_len
     g->states = gs_calloc(g->module_count + 1, sizeof *g->states);
     g->players = gs_calloc(env->cfg->session.max_sessions, sizeof *g->players);
     u64_map_init(&g->accounts, env->cfg->session.max_sessions);
+    for (int i = 0; i < 2; i++) g->local[i].buf = gs_malloc(LOGIC_LOCAL_MESSAGES_BYTES);
     atomic_init(&g->stop, false);
     atomic_init(&g->ready, 0);
     int rc = os_thread_start(&g->thread, "gskel-logic", logic_run, g);
@@ -243,6 +322,8 @@ void logic_stop(logic_t *g) {
         if (game_modules[m]->destroy && g->states[m]) game_modules[m]->destroy(g->states[m]);
     gs_free(g->states);
     gs_free(g->players);
+    gs_free(g->local[0].buf);
+    gs_free(g->local[1].buf);
     u64_map_destroy(&g->accounts);
     gs_free(g);
 }

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "game_api.h"
 #include "game_link.h"
@@ -18,6 +19,7 @@ typedef struct game logic_t; /* the logic thread is the game context */
 typedef struct logic_env {
     const cfg_t *cfg;
     game_link_t *link;
+    cluster_t *cluster; /* NULL: messages stay on this instance */
 } logic_env_t;
 
 /* Starts the thread if any module is compiled in (*out stays NULL if none) and waits until every

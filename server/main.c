@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     if (server_start(&server, &cli.cfg, auth, err, sizeof err) < 0) {
         fprintf(stderr, "gskel-server: %s\n", err);
         /* A backend asked for by name that cannot run here is a usage error, like a bad flag. */
-        return cli.cfg.backend != CFG_BACKEND_AUTO ? 2 : 1;
+        return cli.cfg.backend != CFG_BACKEND_AUTO || server.config_error ? 2 : 1;
     }
     atomic_store(&drain_ms, server.live->listen.drain_ms);
     atomic_store(&server_ready, true);

@@ -83,7 +83,7 @@ static int start_game(server_t *srv, char *err, size_t err_len) {
         snprintf(err, err_len, "game link: %s", strerror(-rc));
         return rc;
     }
-    logic_env_t env = { .cfg = &srv->cfg, .link = srv->game };
+    logic_env_t env = { .cfg = &srv->cfg, .link = srv->game, .cluster = srv->cluster };
     if ((rc = logic_start(&srv->logic, &env, err, err_len)) < 0) return rc;
     if (!srv->logic) {
         game_link_destroy(srv->game);
@@ -110,6 +110,14 @@ static void admin_metrics(void *ctx, admin_metrics_t *m) {
     m->sndbuf = srv->sndbuf_effective;
     m->rcvbuf = srv->rcvbuf_effective;
     m->backend = srv->backend->name;
+    m->accounts_online = auth_accounts_online(srv->auth);
+    if (srv->cluster) {
+        m->has_cluster = true;
+        const cluster_stats_t *cs = cluster_stats(srv->cluster);
+        stat_t *to = (stat_t *)&m->cluster;
+        const stat_t *from = (const stat_t *)cs;
+        for (size_t i = 0; i < sizeof m->cluster / sizeof(stat_t); i++) stat_add(&to[i], stat_read(&from[i]));
+    }
     if (!srv->logic) return;
     m->has_game = true;
     const logic_stats_t *ls = logic_stats(srv->logic);
@@ -117,6 +125,7 @@ static void admin_metrics(void *ctx, admin_metrics_t *m) {
     stat_add(&m->game.tick_count, stat_read(&ls->tick_count));
     stat_add(&m->game.tick_sum_us, stat_read(&ls->tick_sum_us));
     stat_add(&m->game.overruns, stat_read(&ls->overruns));
+    stat_add(&m->game.messages_dropped, stat_read(&ls->messages_dropped));
     game_link_stats_read(srv->game, &m->game_dropped_in, &m->game_dropped_out);
 }
 
@@ -132,8 +141,8 @@ static int admin_kick(void *ctx, uint32_t session_id, reason_t why, bool abort) 
     return worker_post(w, &cmd);
 }
 
-static int admin_ban(void *ctx, const sock_ip_t *ip, uint32_t seconds) {
-    server_t *srv = ctx;
+/* A ban here, from the admin endpoint or another instance. */
+static int ban_here(server_t *srv, const sock_ip_t *ip, uint32_t seconds) {
     if (guard_ban(srv->guard, ip, seconds, os_now_us() / 1000u) < 0) return -ENOSPC;
     if (seconds) {
         /* A ban also ends what the address holds now, not only what it opens next. */
@@ -142,6 +151,27 @@ static int admin_ban(void *ctx, const sock_ip_t *ip, uint32_t seconds) {
     }
     return 0;
 }
+
+static int admin_ban(void *ctx, const sock_ip_t *ip, uint32_t seconds) {
+    server_t *srv = ctx;
+    int rc = ban_here(srv, ip, seconds);
+    if (rc == 0 && seconds) cluster_publish_ban(srv->cluster, ip, seconds);
+    return rc;
+}
+
+/* ---- what other instances did (the cluster thread) ---- */
+
+static void cluster_banned(void *ctx, const sock_ip_t *ip, uint32_t seconds) { ban_here(ctx, ip, seconds); }
+
+static void cluster_account_elsewhere(void *ctx, uint64_t account, uint32_t session) {
+    server_t *srv = ctx;
+    auth_release_account(srv->auth, account, session);
+    worker_t *w = worker_set_owner(&srv->workers, session);
+    worker_cmd_t cmd = { .kind = WORKER_CMD_KICK, .reason = REASON_LOGGED_IN_ELSEWHERE, .session_id = session };
+    if (!w || worker_post(w, &cmd) < 0) log_warn("evict_failed", "session=%u account=%llu", session, (unsigned long long)account);
+}
+
+static const cluster_hooks_t server_cluster_hooks = { cluster_banned, cluster_account_elsewhere };
 
 static int start_admin(server_t *srv, char *err, size_t err_len) {
     admin_env_t env = {
@@ -182,7 +212,13 @@ int server_start(server_t *srv, const cfg_t *cfg, auth_t *auth, char *err, size_
         return rc;
     }
     guard_create(&srv->guard, &srv->cfg);
-    rc = worker_set_init(&srv->workers, &srv->cfg, srv->backend, srv->guard, srv->auth, fds, count);
+    if ((rc = cluster_create(&srv->cluster, &srv->cfg, &server_cluster_hooks, srv, err, err_len)) < 0) {
+        srv->config_error = true;
+        gs_free(fds);
+        server_destroy(srv);
+        return rc;
+    }
+    rc = worker_set_init(&srv->workers, &srv->cfg, srv->backend, srv->guard, srv->auth, srv->cluster, fds, count);
     gs_free(fds);
     if (rc < 0) {
         snprintf(err, err_len, "cannot set up the workers: %s", strerror(-rc));
@@ -198,7 +234,9 @@ int server_start(server_t *srv, const cfg_t *cfg, auth_t *auth, char *err, size_
         server_destroy(srv);
         return rc;
     }
-    if ((rc = worker_set_start(&srv->workers, on_worker_fatal, srv, err, err_len)) < 0) {
+    /* The cluster's hooks post to the workers: its thread starts once they run. */
+    if ((rc = worker_set_start(&srv->workers, on_worker_fatal, srv, err, err_len)) < 0 ||
+        (rc = cluster_start(srv->cluster, err, err_len)) < 0) {
         server_request_stop(srv);
         server_wait(srv);
         server_destroy(srv);
@@ -265,6 +303,8 @@ void server_destroy(server_t *srv) {
     srv->admin = NULL;
     logic_stop(srv->logic);
     srv->logic = NULL;
+    cluster_stop(srv->cluster); /* after the logic thread, which publishes through it */
+    srv->cluster = NULL;
     worker_set_destroy(&srv->workers);
     game_link_destroy(srv->game);
     srv->game = NULL;

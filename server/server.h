@@ -14,6 +14,7 @@
 #include "config.h"
 #include "game_link.h"
 #include "auth.h"
+#include "cluster.h"
 #include "guard.h"
 #include "io.h"
 #include "logic.h"
@@ -30,6 +31,8 @@ typedef struct server {
     worker_set_t workers;
     guard_t *guard;
     auth_t *auth;            /* handed in by server_start's caller, which keeps it */
+    cluster_t *cluster;      /* NULL unless cluster.redis.address is set */
+    bool config_error;       /* server_start failed on the config (exit 2), not at run time */
     uint16_t port; /* bound port (listen.port 0 picks one) */
     atomic_bool stopping;
     atomic_bool draining;    /* a stop was signalled; the stop itself follows listen.drain_ms later */

@@ -29,6 +29,7 @@ typedef struct logic_stats {
     stat_t tick_count;
     stat_t tick_sum_us;
     stat_t overruns;       /* ticks that took longer than the period */
+    stat_t messages_dropped; /* game_publish refused: a full queue */
 } logic_stats_t;
 
 #endif

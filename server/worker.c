@@ -27,7 +27,10 @@ static void on_session_ended(void *ctx, session_t *s) {
     reason_t r = (reason_t)s->close_reason;
     stat_sub(&w->stats.sessions_active, 1);
     if (r == REASON_NONE) return; /* a RESUME's carrier: its socket went on to the session it resumed */
-    if (s->account) auth_release_account(w->auth, s->account, s->id);
+    if (s->account) {
+        auth_release_account(w->auth, s->account, s->id);
+        cluster_release_account(w->cluster, s->account, s->id);
+    }
     stat_add(&w->stats.disconnects[r], 1);
     /* Ordinary goodbyes log at debug; anything the server decided logs at info, once. The peer is
      * formatted only for a line that will be written. */
@@ -42,6 +45,7 @@ static void on_session_ended(void *ctx, session_t *s) {
     }
     if (s->in_game) game_link_post(w->game, w->index, s->id, GAME_IN_LEAVE, 0, NULL, 0);
     if (s->admitted && guard_release(w->guard, &s->peer, r, worker_now_ms(w))) {
+        cluster_publish_ban(w->cluster, &s->peer, w->cfg->guard.ban_seconds); /* every instance refuses it */
         char ip[SOCK_IP_STR_MAX];
         log_warn("banned", "ip=%s seconds=%u kicks=%u window_s=%u", sock_ip_host_str(&s->peer, ip, sizeof ip),
                  w->cfg->guard.ban_seconds, w->cfg->guard.autoban_kicks, w->cfg->guard.autoban_window_s);
@@ -455,11 +459,13 @@ int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_
     return mpsc_init(&w->commands, cfg->io.command_queue, sizeof(worker_cmd_t));
 }
 
-void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth) {
+void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth, cluster_t *cluster) {
     w->peers = peers;
     w->split = split;
     w->auth = auth;
+    w->cluster = cluster;
     w->dispatch.auth = auth;
+    w->dispatch.cluster = cluster;
 }
 
 void worker_attach_game(worker_t *w, game_link_t *game) {

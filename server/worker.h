@@ -93,6 +93,7 @@ typedef struct worker {
     void *snapshot;           /* the worker_snapshot_t being filled (run_commands only) */
     guard_t *guard;           /* shared by all workers: per-address limits and bans */
     auth_t *auth;             /* shared by all workers: ticket keys, nonces, account directory */
+    cluster_t *cluster;       /* the other instances (NULL: none) */
     struct worker *peers;     /* every worker (this one included), to reach a session's owner */
     session_split_t split;    /* which worker owns which id */
     token_bucket_rate_t packet_rate, byte_rate;
@@ -112,7 +113,7 @@ typedef struct worker {
 int worker_init(worker_t *w, const cfg_t *cfg, uint32_t index, const io_backend_ops_t *backend,
                 guard_t *guard, sock_t listen_fd, uint32_t slot_base, uint32_t slots);
 /* Before the thread runs: the other workers (for sessions they own) and the login checker. */
-void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth);
+void worker_attach_peers(worker_t *w, worker_t *peers, session_split_t split, auth_t *auth, cluster_t *cluster);
 /* Before the thread runs: the worker's lane to the logic thread. */
 void worker_attach_game(worker_t *w, game_link_t *game);
 /* On the worker's own thread: opens its loop and starts accepting. */

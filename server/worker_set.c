@@ -8,7 +8,7 @@
 #include "alloc.h"
 
 int worker_set_init(worker_set_t *ws, const cfg_t *cfg, const io_backend_ops_t *backend, guard_t *guard,
-                    auth_t *auth, const sock_t *listen_fds, uint32_t count) {
+                    auth_t *auth, cluster_t *cluster, const sock_t *listen_fds, uint32_t count) {
     ws->count = count;
     ws->split = session_split_make(cfg->session.max_sessions, count);
     ws->workers = gs_calloc(count, sizeof *ws->workers);
@@ -17,7 +17,7 @@ int worker_set_init(worker_set_t *ws, const cfg_t *cfg, const io_backend_ops_t *
         int r = worker_init(&ws->workers[i], cfg, i, backend, guard, listen_fds[i], session_split_base(&ws->split, i),
                             session_split_count(&ws->split, i));
         if (r < 0 && rc == 0) rc = r;
-        worker_attach_peers(&ws->workers[i], ws->workers, ws->split, auth);
+        worker_attach_peers(&ws->workers[i], ws->workers, ws->split, auth, cluster);
     }
     return rc;
 }

@@ -17,7 +17,7 @@ typedef struct worker_set {
 
 /* count workers over cfg's session table, each adopting listen_fds[i]. */
 int worker_set_init(worker_set_t *ws, const cfg_t *cfg, const io_backend_ops_t *backend, guard_t *guard,
-                    auth_t *auth, const sock_t *listen_fds, uint32_t count);
+                    auth_t *auth, cluster_t *cluster, const sock_t *listen_fds, uint32_t count);
 /* Before the threads run: every worker's lane of the game link, and the link's wakers. */
 void worker_set_attach_game(worker_set_t *ws, game_link_t *link);
 /* Starts one thread per worker; on_fatal(ctx) runs on a worker's thread if its loop fails. */

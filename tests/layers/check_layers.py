@@ -18,8 +18,8 @@ DIR_LAYERS = {"common": 0, "platform": 1, "config": 1}
 SERVER_LAYERS = {
     "reason": 9,
     "stats": 10, "game_api": 10,
-    "session": 11, "guard": 11, "auth": 11, "cli": 11, "grid": 11,
-    "game_link": 12, "proxy_gate": 12, "counter": 12, "zone": 12, "modules": 12,
+    "session": 11, "guard": 11, "auth": 11, "cluster": 11, "session_set": 11, "cli": 11, "grid": 11,
+    "game_link": 12, "proxy_gate": 12, "counter": 12, "shout": 12, "zone": 12, "modules": 12,
     "dispatch": 13, "logic": 13,
     "worker": 14, "admin": 14,
     "worker_set": 15,
@@ -28,7 +28,7 @@ SERVER_LAYERS = {
 }
 
 # Files that implement another module's header.
-MODULE_OF = {"admin_render": "admin"}
+MODULE_OF = {"admin_render": "admin", "cluster_none": "cluster"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+)\.h"', re.M)
 
