@@ -178,8 +178,18 @@ typedef struct bench_tcp {
 int bench_proc_cpu_ns(pid_t pid, uint64_t *ns);
 int bench_proc_rss(pid_t pid, uint64_t *bytes);
 int bench_proc_slab(uint64_t *bytes);
-/* Sockets whose local (local=true) or remote port is port, by state, from /proc/net/tcp{,6}. */
-int bench_proc_tcp(uint16_t port, bool local, bench_tcp_t *out);
+/* Connections on the server's port before the run: not the server's. Port 0 may hand the server
+ * a port number on which another program's client socket still sits in TIME_WAIT (the kernel
+ * allows the bind); counted as the server's, it would be a TIME_WAIT the server never made. */
+enum { BENCH_TCP_FOREIGN_MAX = 64 };
+typedef struct bench_tcp_foreign {
+    uint32_t n;
+    char pair[BENCH_TCP_FOREIGN_MAX][2][48]; /* local, remote as /proc/net/tcp writes them */
+} bench_tcp_foreign_t;
+int bench_proc_tcp_foreign(uint16_t port, bench_tcp_foreign_t *out);
+/* Sockets whose local (local=true) or remote port is port, by state, from /proc/net/tcp{,6},
+ * leaving out those in foreign (NULL: none). */
+int bench_proc_tcp(uint16_t port, bool local, const bench_tcp_foreign_t *foreign, bench_tcp_t *out);
 
 /* The server's admin GET /metrics (Prometheus text), as far as the bench reads it: counters are
  * NAN when absent; the tick histogram's buckets are kept cumulative, in ascending order. */
@@ -225,6 +235,7 @@ typedef struct bench_run {
     uint64_t cpu_ns; /* server CPU over the window */
     bool cpu_ok;
     bench_tcp_t server_tcp, client_tcp;
+    bench_tcp_foreign_t tcp_foreign; /* on the server's port before the run */
     bool tcp_ok;
     /* With --admin-port: scraped before the first connection, at begin_ns and at end_ns. */
     bench_metrics_t admin_before, admin_begin, admin_end;

@@ -392,6 +392,8 @@ int bench_fanout_run(const bench_opts_t *o, bench_run_t *r, char *err, size_t er
         return -1;
     }
     bench_sample_mem(o, &r->before);
+    /* The listener itself is recorded too: it is not one of the run's connections either. */
+    bench_proc_tcp_foreign(client_target_port(&o->target), &r->tcp_foreign);
     if (o->admin_port) { /* an endpoint that does not answer fails the run before any load */
         int e = bench_metrics_fetch(&o->admin_target, BENCH_ADMIN_TIMEOUT_MS, &r->admin_before);
         if (e < 0) {
@@ -426,8 +428,8 @@ int bench_fanout_run(const bench_opts_t *o, bench_run_t *r, char *err, size_t er
         bench_sleep_ms(o->scenario->settle_ms);
         bench_sample_mem(o, &r->after);
         uint16_t port = client_target_port(&o->target);
-        r->tcp_ok = bench_proc_tcp(port, true, &r->server_tcp) == 0 &&
-                    bench_proc_tcp(port, false, &r->client_tcp) == 0;
+        r->tcp_ok = bench_proc_tcp(port, true, &r->tcp_foreign, &r->server_tcp) == 0 &&
+                    bench_proc_tcp(port, false, NULL, &r->client_tcp) == 0;
     }
     for (uint32_t i = 0; i < n; i++)
         free(co.p[i].part);

@@ -75,7 +75,17 @@ int bench_proc_slab(uint64_t *bytes)
     return bench_proc_kb("/proc/meminfo", "Slab", bytes);
 }
 
-static int bench_proc_tcp_file(const char *path, uint16_t port, bool local, bench_tcp_t *out)
+static bool bench_tcp_is_foreign(const bench_tcp_foreign_t *foreign, const char *laddr, const char *raddr)
+{
+    for (uint32_t i = 0; foreign && i < foreign->n; i++)
+        if (!strcmp(foreign->pair[i][0], laddr) && !strcmp(foreign->pair[i][1], raddr))
+            return true;
+    return false;
+}
+
+/* Counts into out (by state) or, with remember, records into it the connections on port. */
+static int bench_proc_tcp_file(const char *path, uint16_t port, bool local, const bench_tcp_foreign_t *foreign,
+                               bench_tcp_t *out, bench_tcp_foreign_t *remember)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -87,25 +97,41 @@ static int bench_proc_tcp_file(const char *path, uint16_t port, bool local, benc
     }
     while (fgets(line, sizeof line, f)) {
         /* "  sl  local_address rem_address   st ...": addresses are HEX_IP:HEX_PORT. */
-        char laddr[64], raddr[64];
+        char laddr[48], raddr[48];
         unsigned st;
-        if (sscanf(line, "%*s %63s %63s %x", laddr, raddr, &st) != 3)
+        if (sscanf(line, "%*s %47s %47s %x", laddr, raddr, &st) != 3)
             continue;
         const char *colon = strrchr(local ? laddr : raddr, ':');
         if (!colon || strtoul(colon + 1, NULL, 16) != port)
             continue;
-        if (st > 0 && st <= BENCH_TCP_STATES)
+        if (remember) {
+            if (remember->n < BENCH_TCP_FOREIGN_MAX) {
+                memcpy(remember->pair[remember->n][0], laddr, sizeof laddr);
+                memcpy(remember->pair[remember->n][1], raddr, sizeof raddr);
+                remember->n++;
+            }
+        } else if (st > 0 && st <= BENCH_TCP_STATES && !bench_tcp_is_foreign(foreign, laddr, raddr)) {
             out->state[st - 1]++;
+        }
     }
     fclose(f);
     return 0;
 }
 
-int bench_proc_tcp(uint16_t port, bool local, bench_tcp_t *out)
+int bench_proc_tcp_foreign(uint16_t port, bench_tcp_foreign_t *out)
+{
+    out->n = 0;
+    int rc = bench_proc_tcp_file("/proc/net/tcp", port, true, NULL, NULL, out);
+    if (rc == 0)
+        rc = bench_proc_tcp_file("/proc/net/tcp6", port, true, NULL, NULL, out);
+    return rc;
+}
+
+int bench_proc_tcp(uint16_t port, bool local, const bench_tcp_foreign_t *foreign, bench_tcp_t *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = bench_proc_tcp_file("/proc/net/tcp", port, local, out);
+    int rc = bench_proc_tcp_file("/proc/net/tcp", port, local, foreign, out, NULL);
     if (rc == 0)
-        rc = bench_proc_tcp_file("/proc/net/tcp6", port, local, out);
+        rc = bench_proc_tcp_file("/proc/net/tcp6", port, local, foreign, out, NULL);
     return rc;
 }
