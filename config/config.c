@@ -345,6 +345,9 @@ int cfg_validate(const cfg_t *c, char err[CFG_ERR_MAX])
         return cfg_fail(err, "cluster.redis.address: must be \"host:port\" (port 1-65535) or \"\"");
     if (c->cluster.redis.address[0] && !c->cluster.redis.instance_id[0])
         return cfg_fail(err, "cluster.redis.instance_id: required when cluster.redis.address is set");
+    /* It starts the patterns the instances subscribe and scan with: no glob characters. */
+    if (strpbrk(c->cluster.redis.key_prefix, "*?[]\\ "))
+        return cfg_fail(err, "cluster.redis.key_prefix: no '*', '?', '[', ']', '\\' or spaces");
     /* It goes into Redis values and messages separated by spaces. */
     if (strspn(c->cluster.redis.instance_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
         strlen(c->cluster.redis.instance_id))

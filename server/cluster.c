@@ -31,22 +31,30 @@
 #define CLUSTER_RETRY_MAX_MS 2000u    /* ... up to this */
 #define CLUSTER_DRAIN_BATCH 256u      /* queued ops handled per turn, so reads are not starved */
 #define CLUSTER_STOP_DRAIN_MS 2000u   /* what is queued at the stop is sent for at most this long */
+#define CLUSTER_STABLE_MS 10000u      /* up this long, a drop starts the backoff again from its first */
 #define CLUSTER_KEY_MAX 160u
 #define CLUSTER_PASSWORD_MAX 256u
 
-typedef enum { OP_BAN, OP_CLAIM, OP_RELEASE, OP_PUBLISH } cluster_op_kind_t;
+typedef enum { OP_BAN, OP_CLAIM, OP_RELEASE } cluster_op_kind_t;
 
+/* Bans and the account directory: small, on their own queue, sized so that the sessions' claims
+ * and releases fit even while the thread waits on Redis (a game's messages cannot crowd them out). */
 typedef struct cluster_op {
     uint8_t kind;
-    uint8_t channel_len;
-    uint16_t len;
-    uint32_t value;      /* BAN: seconds; CLAIM/RELEASE: session */
+    uint32_t value;      /* BAN: seconds (0: lifted); CLAIM/RELEASE: session */
     uint64_t account;
     uint64_t claimed_ms;
+    uint64_t order;      /* CLAIM: auth's order of the claims made here */
     sock_ip_t ip;
+} cluster_op_t;
+
+/* A game message, either way. */
+typedef struct cluster_msg {
+    uint8_t channel_len;
+    uint16_t len;
     char channel[CLUSTER_CHANNEL_MAX];
     uint8_t data[CLUSTER_MESSAGE_MAX];
-} cluster_op_t;
+} cluster_msg_t;
 
 /* A ban this instance made, kept until it expires: sent again when Redis comes back (it may have
  * been made while Redis was away, or Redis may have restarted without its keys). */
@@ -58,7 +66,7 @@ typedef struct own_ban {
 
 /* An account this instance holds, as the cluster knows it. */
 typedef struct held_account {
-    uint64_t account, claimed_ms;
+    uint64_t account, claimed_ms, order;
     uint32_t session;
 } held_account_t;
 
@@ -69,12 +77,13 @@ struct cluster {
     char host[CFG_HOST_MAX];
     int port;
     char password[CLUSTER_PASSWORD_MAX];
-    mpsc_t *ops;      /* any thread -> the cluster thread */
+    mpsc_t *ops;      /* any thread -> the cluster thread: bans, claims, releases */
+    mpsc_t *outbound; /* the logic thread -> the cluster thread: game messages */
     mpsc_t *inbound;  /* the cluster thread -> the logic thread: game messages */
     redisContext *cmd, *sub;
     bool up;
     bool ever_up;
-    uint64_t retry_at_ms, retry_ms, refresh_at_ms;
+    uint64_t retry_at_ms, retry_ms, refresh_at_ms, up_at_ms;
     held_account_t *held; /* dense; index by account in held_at */
     uint32_t held_count, held_cap;
     u64_map_t held_at;
@@ -105,6 +114,9 @@ static void drop_connections(cluster_t *c, const char *why) {
     if (c->up) {
         stat_sub(&c->stats.up, 1);
         log_warn("cluster_down", "redis=%s:%d error=%s", c->host, c->port, q);
+        /* A Redis that drops us right after each connect (a reconcile it cannot take) must not
+         * be reconnected to, and reconciled with, five times a second. */
+        if (now_ms() - c->up_at_ms >= CLUSTER_STABLE_MS) c->retry_ms = 0;
     }
     c->up = false;
     c->retry_ms = c->retry_ms ? (c->retry_ms * 2 > CLUSTER_RETRY_MAX_MS ? CLUSTER_RETRY_MAX_MS : c->retry_ms * 2)
@@ -130,11 +142,26 @@ static redisContext *connect_one(cluster_t *c, const char **why) {
 }
 
 /* A command on the command connection; NULL (and the connections dropped) if Redis is away. */
+/* Error replies of a Redis that cannot serve us now (loading its data, a replica after a
+ * failover, a password changed): as if it were away, so that the reconcile runs again later. */
+static bool reply_is_unavailable(const redisReply *r) {
+    static const char *const codes[] = { "LOADING", "READONLY", "NOAUTH", "MASTERDOWN", "BUSY" };
+    if (r->type != REDIS_REPLY_ERROR || !r->str) return false;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (!strncmp(r->str, codes[i], strlen(codes[i]))) return true;
+    return false;
+}
+
 static redisReply *command(cluster_t *c, int argc, const char **argv, const size_t *lens) {
     if (!c->up) return NULL;
     redisReply *r = redisCommandArgv(c->cmd, argc, argv, lens);
     if (!r) {
         drop_connections(c, c->cmd->errstr);
+        return NULL;
+    }
+    if (reply_is_unavailable(r)) {
+        drop_connections(c, r->str);
+        freeReplyObject(r);
         return NULL;
     }
     return r;
@@ -151,7 +178,7 @@ static bool command_ok(cluster_t *c, int argc, const char **argv, const size_t *
 
 static void ban_received(cluster_t *c, const char *address, uint32_t seconds) {
     sock_ip_t ip;
-    if (sock_ip_parse(address, &ip) < 0 || !seconds) return;
+    if (sock_ip_parse(address, &ip) < 0) return; /* 0 seconds: the ban was lifted */
     stat_add(&c->stats.bans_in, 1);
     c->hooks.banned(c->ctx, &ip, seconds);
 }
@@ -163,27 +190,39 @@ static void load_bans(cluster_t *c) {
     size_t skip = strlen(c->cfg.cluster.redis.key_prefix) + strlen("ban:");
     char cursor[32] = "0";
     do {
-        redisReply *r = redisCommand(c->cmd, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r) freeReplyObject(r);
-            else drop_connections(c, c->cmd->errstr);
+        const char *scan[] = { "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" };
+        redisReply *r = command(c, 6, scan, NULL);
+        if (!r) return;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            drop_connections(c, "unexpected SCAN reply");
             return;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             const char *key = r->element[1]->element[i]->str;
-            redisReply *t = redisCommand(c->cmd, "PTTL %s", key);
-            if (t && t->type == REDIS_REPLY_INTEGER && t->integer > 0 && strlen(key) > skip)
+            const char *pttl[] = { "PTTL", key };
+            redisReply *t = command(c, 2, pttl, NULL);
+            if (!t) break;
+            if (t->type == REDIS_REPLY_INTEGER && t->integer > 0 && strlen(key) > skip)
                 ban_received(c, key + skip, (uint32_t)((t->integer + 999) / 1000));
-            if (t) freeReplyObject(t);
+            freeReplyObject(t);
         }
         freeReplyObject(r);
+        if (!c->up) return;
     } while (strcmp(cursor, "0") != 0);
+}
+
+static bool same_address(const sock_ip_t *a, const sock_ip_t *b) {
+    return a->family == b->family && !memcmp(a->addr, b->addr, a->family == 4 ? 4u : 16u);
 }
 
 /* Remembers a ban made here (dropping the expired ones when full). */
 static void remember_ban(cluster_t *c, const sock_ip_t *ip, uint32_t seconds) {
     uint64_t now = now_ms();
+    for (uint32_t i = 0; i < c->own_ban_count; i++) /* a ban again, or lifted: the old one goes */
+        if (same_address(&c->own_bans[i].ip, ip)) c->own_bans[i--] = c->own_bans[--c->own_ban_count];
+    if (!seconds) return;
     if (c->own_ban_count == CLUSTER_OWN_BANS_MAX) {
         uint32_t kept = 0;
         for (uint32_t i = 0; i < c->own_ban_count; i++)
@@ -203,8 +242,10 @@ static void send_ban(cluster_t *c, const cluster_op_t *op) {
     snprintf(ms, sizeof ms, "%" PRIu64, (uint64_t)op->value * 1000u);
     snprintf(msg, sizeof msg, "%s %s %u", c->cfg.cluster.redis.instance_id, address, op->value);
     const char *set[] = { "SET", key, c->cfg.cluster.redis.instance_id, "PX", ms };
+    const char *del[] = { "DEL", key };
     const char *pub[] = { "PUBLISH", channel, msg };
-    if (!command_ok(c, 5, set, NULL) || !command_ok(c, 3, pub, NULL)) stat_add(&c->stats.send_failed, 1);
+    bool stored = op->value ? command_ok(c, 5, set, NULL) : command_ok(c, 2, del, NULL);
+    if (!stored || !command_ok(c, 3, pub, NULL)) stat_add(&c->stats.send_failed, 1);
 }
 
 /* ---- the account directory ---- */
@@ -252,54 +293,65 @@ static bool publish_claim(cluster_t *c, const held_account_t *h) {
     return command_ok(c, 3, pub, NULL);
 }
 
-/* Sets the account's key to our claim unless a later claim holds it (then the local session goes):
- * the refresh while the session lives, and the check after Redis comes back. */
-static void assert_claim(cluster_t *c, held_account_t *h) {
-    static const char script[] = "local v = redis.call('GET', KEYS[1]) "
-                                 "if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
-                                 "return '' end return v";
-    char key[CLUSTER_KEY_MAX], name[24], value[CFG_HOST_MAX + 24], ttl[16];
+/* Sets the account's key to our claim unless a later claim holds it, in one step: returns the
+ * later claim (then the local session goes), 1 if it replaced another instance's older claim
+ * (whose holder is then told), 0 if the key was ours or absent. Used for the claim at LOGIN, the
+ * refresh while the session lives, and the check after Redis comes back. */
+static const char claim_script[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v and v ~= ARGV[1] then "
+    "  local inst, ms = string.match(v, '^(%S+) (%d+)$') "
+    "  if inst and inst ~= ARGV[4] then "
+    "    local theirs, mine = tonumber(ms), tonumber(ARGV[3]) "
+    "    if theirs > mine or (theirs == mine and inst > ARGV[4]) then return v end "
+    "  end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "if v and v ~= ARGV[1] then return 1 end return 0";
+
+/* false if Redis could not be asked. `announce`: publish the claim even over an absent key (a
+ * new login: an instance holding the account with an older claim must hear of it now). */
+static bool claim_in_redis(cluster_t *c, held_account_t *h, bool announce) {
+    char key[CLUSTER_KEY_MAX], name[24], value[CFG_HOST_MAX + 24], ttl[16], ms[24];
     snprintf(name, sizeof name, "%" PRIu64, h->account);
     key_of(c, key, "acct:", name);
     claim_value(c, h, value, sizeof value);
     snprintf(ttl, sizeof ttl, "%u", c->cfg.cluster.redis.account_ttl_ms);
-    const char *argv[] = { "EVAL", script, "1", key, value, ttl };
-    redisReply *r = command(c, 6, argv, NULL);
-    if (!r) return;
-    if (r->type == REDIS_REPLY_STRING && r->len > 0) {
+    snprintf(ms, sizeof ms, "%" PRIu64, h->claimed_ms);
+    const char *argv[] = { "EVAL", claim_script, "1", key, value, ttl, ms, c->cfg.cluster.redis.instance_id };
+    redisReply *r = command(c, 8, argv, NULL);
+    if (!r) return false;
+    bool ok = r->type != REDIS_REPLY_ERROR;
+    if (r->type == REDIS_REPLY_STRING) {
         char other[CFG_HOST_MAX];
-        uint64_t ms = 0;
-        if (sscanf(r->str, "%63s %" SCNu64, other, &ms) == 2 && claim_is_later(c, h, ms, other)) {
-            evict(c, h);
-        } else {
-            /* Ours is the later claim (theirs is stale): take the key and tell its holder, which
-             * may have registered it again after Redis came back before this instance did. */
-            publish_claim(c, h);
-            const char *set[] = { "SET", key, value, "PX", ttl };
-            command_ok(c, 5, set, NULL);
-        }
+        uint64_t theirs = 0;
+        if (sscanf(r->str, "%63s %" SCNu64, other, &theirs) == 2 && claim_is_later(c, h, theirs, other)) evict(c, h);
+    } else if (r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || announce)) {
+        ok = publish_claim(c, h);
     }
     freeReplyObject(r);
+    return ok;
 }
 
 static void send_claim(cluster_t *c, const cluster_op_t *op) {
     held_account_t *h = held_find(c, op->account);
+    /* Two logins of one account here, their claims queued out of auth's order: the older lost
+     * already (auth evicted it), and must not take the account's entry from the newer. */
+    if (h && op->order < h->order) return;
+    uint64_t ms = h && h->claimed_ms > op->claimed_ms ? h->claimed_ms : op->claimed_ms; /* never earlier */
     if (!h) {
         if (c->held_count == c->held_cap) {
             c->held_cap = c->held_cap ? c->held_cap * 2 : 64;
             c->held = gs_realloc(c->held, c->held_cap * sizeof *c->held);
         }
-        if (u64_map_put(&c->held_at, op->account, c->held_count, NULL) < 0) return;
+        if (u64_map_put(&c->held_at, op->account, c->held_count, NULL) < 0) {
+            stat_add(&c->stats.send_failed, 1); /* more accounts than sessions: cannot happen */
+            return;
+        }
         h = &c->held[c->held_count++];
     }
-    *h = (held_account_t){ op->account, op->claimed_ms, op->value };
-    char key[CLUSTER_KEY_MAX], name[24], value[CFG_HOST_MAX + 24], ttl[16];
-    snprintf(name, sizeof name, "%" PRIu64, op->account);
-    key_of(c, key, "acct:", name);
-    claim_value(c, h, value, sizeof value);
-    snprintf(ttl, sizeof ttl, "%u", c->cfg.cluster.redis.account_ttl_ms);
-    const char *set[] = { "SET", key, value, "PX", ttl };
-    if (!c->up || !command_ok(c, 5, set, NULL) || !publish_claim(c, h)) stat_add(&c->stats.send_failed, 1);
+    *h = (held_account_t){ op->account, ms, op->order, op->value };
+    if (!claim_in_redis(c, h, true)) stat_add(&c->stats.send_failed, 1); /* registered when Redis is back */
 }
 
 static void send_release(cluster_t *c, const cluster_op_t *op) {
@@ -321,14 +373,16 @@ static void claim_received(cluster_t *c, const char *msg) {
     if (sscanf(msg, "%63s %" SCNu64 " %" SCNu64, instance, &account, &ms) != 3) return;
     if (!strcmp(instance, c->cfg.cluster.redis.instance_id)) return;
     held_account_t *h = held_find(c, account);
-    if (h && claim_is_later(c, h, ms, instance)) evict(c, h);
+    if (!h) return;
+    if (claim_is_later(c, h, ms, instance)) evict(c, h);
+    else claim_in_redis(c, h, true); /* ours is later: take the key back and tell them at once */
 }
 
 /* ---- game messages ---- */
 
 /* A game message in Redis: {u8 n, the publishing instance's name, the module's bytes}, so that an
  * instance leaves out its own (the logic thread delivered those already). */
-static void send_message(cluster_t *c, const cluster_op_t *op) {
+static void send_message(cluster_t *c, const cluster_msg_t *op) {
     char channel[CLUSTER_KEY_MAX], name[CLUSTER_CHANNEL_MAX + 1];
     uint8_t body[1 + CFG_HOST_MAX + CLUSTER_MESSAGE_MAX];
     memcpy(name, op->channel, op->channel_len);
@@ -348,7 +402,7 @@ static void message_received(cluster_t *c, const char *channel, const uint8_t *b
     if (!len || n > CLUSTER_CHANNEL_MAX || len < 1 + from || len - 1 - from > CLUSTER_MESSAGE_MAX) return;
     const char *self = c->cfg.cluster.redis.instance_id;
     if (from == strlen(self) && !memcmp(body + 1, self, from)) return; /* ours, back from Redis */
-    cluster_op_t m = { .kind = OP_PUBLISH, .channel_len = (uint8_t)n, .len = (uint16_t)(len - 1 - from) };
+    cluster_msg_t m = { .channel_len = (uint8_t)n, .len = (uint16_t)(len - 1 - from) };
     memcpy(m.channel, channel, n);
     memcpy(m.data, body + 1 + from, m.len);
     stat_add(&c->stats.messages_in, 1);
@@ -357,7 +411,7 @@ static void message_received(cluster_t *c, const char *channel, const uint8_t *b
 
 void cluster_take_messages(cluster_t *c, cluster_message_fn fn, void *ctx) {
     if (!c) return;
-    cluster_op_t m;
+    cluster_msg_t m;
     while (mpsc_pop(c->inbound, &m)) {
         char channel[CLUSTER_CHANNEL_MAX + 1];
         memcpy(channel, m.channel, m.channel_len);
@@ -425,7 +479,7 @@ static void try_connect(cluster_t *c) {
         return;
     }
     c->up = true;
-    c->retry_ms = 0;
+    c->up_at_ms = now_ms();
     stat_add(&c->stats.up, 1);
     log_info("cluster_up", "redis=%s:%d instance=%s accounts=%u", c->host, c->port, c->cfg.cluster.redis.instance_id,
              c->held_count);
@@ -435,7 +489,7 @@ static void try_connect(cluster_t *c) {
      * registered. */
     load_bans(c);
     resend_own_bans(c);
-    for (uint32_t i = c->held_count; c->up && i-- > 0;) assert_claim(c, &c->held[i]);
+    for (uint32_t i = c->held_count; c->up && i-- > 0;) claim_in_redis(c, &c->held[i], false);
     c->refresh_at_ms = now_ms() + c->cfg.cluster.redis.account_ttl_ms / 3;
 }
 
@@ -472,23 +526,26 @@ static void run_op(cluster_t *c, const cluster_op_t *op) {
         send_release(c, op);
         return;
     }
-    if (op->kind == OP_BAN) remember_ban(c, &op->ip, op->value);
-    if (!c->up) {
-        stat_add(&c->stats.send_failed, 1);
-        return;
-    }
-    if (op->kind == OP_BAN) send_ban(c, op);
-    else send_message(c, op);
+    remember_ban(c, &op->ip, op->value); /* OP_BAN */
+    if (!c->up) stat_add(&c->stats.send_failed, 1);
+    else send_ban(c, op);
+}
+
+static void run_message(cluster_t *c, const cluster_msg_t *m) {
+    if (!c->up) stat_add(&c->stats.send_failed, 1);
+    else send_message(c, m);
 }
 
 static void cluster_run(void *arg) {
     cluster_t *c = arg;
-    cluster_op_t *op = gs_malloc(sizeof *op);
+    cluster_op_t op;
+    cluster_msg_t *msg = gs_malloc(sizeof *msg);
     while (!atomic_load(&c->stop)) {
         if (!c->up && now_ms() >= c->retry_at_ms) try_connect(c);
-        for (uint32_t i = 0; i < CLUSTER_DRAIN_BATCH && mpsc_pop(c->ops, op); i++) run_op(c, op);
+        for (uint32_t i = 0; i < CLUSTER_DRAIN_BATCH && mpsc_pop(c->ops, &op); i++) run_op(c, &op);
+        for (uint32_t i = 0; i < CLUSTER_DRAIN_BATCH && mpsc_pop(c->outbound, msg); i++) run_message(c, msg);
         if (c->up && now_ms() >= c->refresh_at_ms) {
-            for (uint32_t i = c->held_count; c->up && i-- > 0;) assert_claim(c, &c->held[i]);
+            for (uint32_t i = c->held_count; c->up && i-- > 0;) claim_in_redis(c, &c->held[i], false);
             c->refresh_at_ms = now_ms() + c->cfg.cluster.redis.account_ttl_ms / 3;
         }
         if (c->up) read_subscription(c); /* waits at most CLUSTER_READ_SLICE_MS */
@@ -497,8 +554,8 @@ static void cluster_run(void *arg) {
     /* What the ending sessions queued (their releases): sent while Redis answers, for a bounded
      * time, so that a stopped instance's accounts are free at once, not after account_ttl_ms. */
     uint64_t until = now_ms() + CLUSTER_STOP_DRAIN_MS;
-    while (c->up && now_ms() < until && mpsc_pop(c->ops, op)) run_op(c, op);
-    gs_free(op);
+    while (c->up && now_ms() < until && mpsc_pop(c->ops, &op)) run_op(c, &op);
+    gs_free(msg);
 }
 
 /* ---- the other threads' side ---- */
@@ -513,9 +570,10 @@ void cluster_publish_ban(cluster_t *c, const sock_ip_t *ip, uint32_t seconds) {
     post(c, &op);
 }
 
-void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session) {
+void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session, uint64_t order) {
     if (!c || !account) return;
-    cluster_op_t op = { .kind = OP_CLAIM, .value = session, .account = account, .claimed_ms = os_wall_us() / 1000u };
+    cluster_op_t op = { .kind = OP_CLAIM, .value = session, .account = account, .claimed_ms = os_wall_us() / 1000u,
+                        .order = order };
     post(c, &op);
 }
 
@@ -526,12 +584,13 @@ void cluster_release_account(cluster_t *c, uint64_t account, uint32_t session) {
 }
 
 int cluster_publish(cluster_t *c, const char *channel, const void *data, size_t len) {
+    if (!c) return 0;
     size_t n = strlen(channel);
     if (n == 0 || n > CLUSTER_CHANNEL_MAX || len > CLUSTER_MESSAGE_MAX) return -EMSGSIZE;
-    cluster_op_t op = { .kind = OP_PUBLISH, .channel_len = (uint8_t)n, .len = (uint16_t)len };
+    cluster_msg_t op = { .channel_len = (uint8_t)n, .len = (uint16_t)len };
     memcpy(op.channel, channel, n);
     memcpy(op.data, data, len);
-    if (mpsc_push(c->ops, &op) < 0) {
+    if (mpsc_push(c->outbound, &op) < 0) {
         stat_add_shared(&c->stats.queue_full, 1);
         return -ENOBUFS;
     }
@@ -571,8 +630,12 @@ int cluster_create(cluster_t **out, const cfg_t *cfg, const cluster_hooks_t *hoo
         gs_free(c);
         return rc;
     }
-    mpsc_init(&c->ops, cfg->cluster.redis.queue_entries, sizeof(cluster_op_t));
-    mpsc_init(&c->inbound, cfg->cluster.redis.queue_entries, sizeof(cluster_op_t));
+    /* Room for a claim and a release of every session: the directory's work is never refused. */
+    size_t directory = cfg->cluster.redis.queue_entries;
+    while (directory < 2u * (size_t)cfg->session.max_sessions) directory *= 2;
+    mpsc_init(&c->ops, directory, sizeof(cluster_op_t));
+    mpsc_init(&c->outbound, cfg->cluster.redis.queue_entries, sizeof(cluster_msg_t));
+    mpsc_init(&c->inbound, cfg->cluster.redis.queue_entries, sizeof(cluster_msg_t));
     u64_map_init(&c->held_at, cfg->session.max_sessions);
     c->own_bans = gs_calloc(CLUSTER_OWN_BANS_MAX, sizeof *c->own_bans);
     atomic_init(&c->stop, false);
@@ -594,6 +657,7 @@ void cluster_stop(cluster_t *c) {
     if (c->cmd) redisFree(c->cmd);
     if (c->sub) redisFree(c->sub);
     mpsc_destroy(c->ops);
+    mpsc_destroy(c->outbound);
     mpsc_destroy(c->inbound);
     u64_map_destroy(&c->held_at);
     gs_free(c->held);

@@ -49,9 +49,10 @@ int cluster_create(cluster_t **out, const cfg_t *cfg, const cluster_hooks_t *hoo
 int cluster_start(cluster_t *c, char *err, size_t err_len);
 void cluster_stop(cluster_t *c);
 
-/* Any thread, never blocking; a NULL cluster is a no-op. */
+/* Any thread, never blocking; a NULL cluster is a no-op. A ban of 0 seconds lifts one. */
 void cluster_publish_ban(cluster_t *c, const sock_ip_t *ip, uint32_t seconds);
-void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session);
+/* `order`: auth_claim_account's, which orders two claims of one account made here. */
+void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session, uint64_t order);
 void cluster_release_account(cluster_t *c, uint64_t account, uint32_t session);
 /* -ENOBUFS if the queue is full, -EMSGSIZE past the limits above. */
 int cluster_publish(cluster_t *c, const char *channel, const void *data, size_t len);

@@ -20,7 +20,9 @@ int cluster_start(cluster_t *c, char *err, size_t err_len) {
 }
 void cluster_stop(cluster_t *c) { (void)c; }
 void cluster_publish_ban(cluster_t *c, const sock_ip_t *ip, uint32_t seconds) { (void)c, (void)ip, (void)seconds; }
-void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session) { (void)c, (void)account, (void)session; }
+void cluster_claim_account(cluster_t *c, uint64_t account, uint32_t session, uint64_t order) {
+    (void)c, (void)account, (void)session, (void)order;
+}
 void cluster_release_account(cluster_t *c, uint64_t account, uint32_t session) { (void)c, (void)account, (void)session; }
 int cluster_publish(cluster_t *c, const char *channel, const void *data, size_t len) {
     (void)c, (void)channel, (void)data, (void)len;

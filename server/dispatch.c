@@ -135,7 +135,7 @@ static int op_login(dispatch_env_t *d, session_t *s, const frame_t *f) {
     if (c.account) {
         uint32_t older = auth_claim_account(d->auth, c.account, s->id, &order);
         if (older != UINT32_MAX) d->hooks->evict(d->hooks_ctx, older);
-        cluster_claim_account(d->cluster, c.account, s->id); /* and on every other instance */
+        cluster_claim_account(d->cluster, c.account, s->id, order); /* and on every other instance */
     }
     if (d->game) {
         /* A player the game never saw join must not play: a full ring means an overloaded logic

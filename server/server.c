@@ -155,7 +155,7 @@ static int ban_here(server_t *srv, const sock_ip_t *ip, uint32_t seconds) {
 static int admin_ban(void *ctx, const sock_ip_t *ip, uint32_t seconds) {
     server_t *srv = ctx;
     int rc = ban_here(srv, ip, seconds);
-    if (rc == 0 && seconds) cluster_publish_ban(srv->cluster, ip, seconds);
+    if (rc == 0) cluster_publish_ban(srv->cluster, ip, seconds); /* 0: lifted everywhere */
     return rc;
 }
 
@@ -165,7 +165,8 @@ static void cluster_banned(void *ctx, const sock_ip_t *ip, uint32_t seconds) { b
 
 static void cluster_account_elsewhere(void *ctx, uint64_t account, uint32_t session) {
     server_t *srv = ctx;
-    auth_release_account(srv->auth, account, session);
+    /* The session's end releases the account here, as for any session: a kick that could not be
+     * posted leaves it in the directory, where the next local login still evicts it. */
     worker_t *w = worker_set_owner(&srv->workers, session);
     worker_cmd_t cmd = { .kind = WORKER_CMD_KICK, .reason = REASON_LOGGED_IN_ELSEWHERE, .session_id = session };
     if (!w || worker_post(w, &cmd) < 0) log_warn("evict_failed", "session=%u account=%llu", session, (unsigned long long)account);

@@ -198,6 +198,14 @@ class ClusterBanTest(ClusterTestCase):
         fine.close()
         self.assertEqual(b.metric("gskel_cluster_bans_in_total"), 1)
         self.assertEqual(a.metric("gskel_cluster_bans_in_total"), 0)  # its own ban does not come back
+        # Lifted on A (seconds=0): lifted everywhere, and gone from Redis.
+        self.assertEqual(a.admin("POST", "/ban?ip=127.0.0.5&seconds=0")[0], 200)
+        wait_until(lambda: self.redis.cli("EXISTS", PREFIX + "ban:127.0.0.5") == "0", "the ban's key deleted")
+        for s in (b, c):
+            wait_until(lambda: s.metric("gskel_cluster_bans_in_total") >= 2, "the lift reaching the instance")
+            welcome = s.connect(source="127.0.0.5")
+            self.assertEqual(welcome.echo(b"back"), b"back")
+            welcome.close()
         bystander.close()
 
 

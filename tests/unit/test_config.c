@@ -479,6 +479,10 @@ static void cluster_keys_are_checked_together(void **state)
     strcpy(c.cluster.redis.address, "127.0.0.1");
     assert_int_equal(cfg_validate(&c, err), -EINVAL);
     assert_string_equal(err, "cluster.redis.address: must be \"host:port\" (port 1-65535) or \"\"");
+    defaults(&c);
+    strcpy(c.cluster.redis.key_prefix, "game*:");
+    assert_int_equal(cfg_validate(&c, err), -EINVAL);
+    assert_string_equal(err, "cluster.redis.key_prefix: no '*', '?', '[', ']', '\\' or spaces");
     expect_error("{\"cluster\": {\"redis\": {\"queue_entries\": 1000}}}",
                  "t.json: cluster.redis.queue_entries: must be a power of two");
 }
