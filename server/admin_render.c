@@ -55,6 +55,9 @@ void admin_render_metrics(const admin_metrics_t *m, strbuf_t *out) {
                 stat_read(&c->bans_in));
         counter(out, "gskel_cluster_evictions_total", "Local sessions ended by a later login on another instance.",
                 stat_read(&c->evictions));
+        sb_printf(out, "# HELP gskel_cluster_refresh_seconds How long the last check of every account held here took.\n"
+                       "# TYPE gskel_cluster_refresh_seconds gauge\ngskel_cluster_refresh_seconds %.6f\n",
+                  (double)stat_read(&c->refresh_us) / 1e6);
     }
     if (!m->has_game) return;
     const logic_stats_t *ls = &m->game;

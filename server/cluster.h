@@ -39,6 +39,7 @@ typedef struct cluster_stats {
     stat_t messages_dropped; /* ... and dropped because the logic thread's queue was full */
     stat_t bans_in;         /* bans received from other instances (and loaded on connect) */
     stat_t evictions;       /* local sessions evicted by a login elsewhere */
+    stat_t refresh_us;      /* gauge: how long the last check of every held account took */
 } cluster_stats_t;
 
 /* 0 with *out NULL when no address is set; -errno with err on a bad address or password file

@@ -263,6 +263,24 @@ class ClusterAccountTest(ClusterTestCase):
         c.close()
         wait_until(lambda: self.redis.cli("EXISTS", PREFIX + "acct:77") == "0", "the key deleted on the session's end")
 
+    def test_the_refresh_takes_back_an_older_claim_and_yields_to_a_later_one(self):
+        """What another instance wrote without a message reaching us (lost while our subscriber
+        was away): the refresh (every account_ttl_ms / 3, 1 s here) settles it by the claims'
+        order."""
+        a, _ = self.servers
+        older, _ = ticket_login(a, self.keys.ticket(account=91, name="old"))
+        later, _ = ticket_login(a, self.keys.ticket(account=92, name="new"))
+        wait_until(lambda: self.redis.cli("EXISTS", PREFIX + "acct:91", PREFIX + "acct:92") == "2", "both claims")
+        self.redis.cli("SET", PREFIX + "acct:91", "z 1000", "PX", "60000")  # older than ours
+        self.redis.cli("SET", PREFIX + "acct:92", "z 99999999999999", "PX", "60000")  # later than ours
+        self.assertEqual(later.expect_kick()[0], "logged_in_elsewhere")
+        later.close()
+        wait_until(lambda: self.redis.cli("GET", PREFIX + "acct:91").startswith("a "), "A's claim taken back")
+        self.assertEqual(self.redis.cli("GET", PREFIX + "acct:92"), "z 99999999999999")
+        self.assertEqual(older.echo(b"still mine"), b"still mine")
+        self.assertGreater(a.metric("gskel_cluster_refresh_seconds"), 0)
+        older.close()
+
     def test_a_stopped_instance_frees_its_accounts_at_once(self):
         a, _ = self.servers
         players = [ticket_login(a, self.keys.ticket(account=account, name=f"p{account}"))[0] for account in (81, 82)]
