@@ -216,6 +216,19 @@ class Server:
     def connect(self, source=None):
         return Client(self.port, source=source)
 
+    def refuses(self, source=None):
+        """Whether the server resets a new connection (from `source`) at once: a banned address,
+        a full table. The reset can come before the client has set its socket up (seen as
+        ECONNRESET from connect): that is the same answer."""
+        try:
+            c = self.connect(source=source)
+        except ConnectionResetError:
+            return True
+        try:
+            return c.end_of_stream() == "rst"
+        finally:
+            c.close()
+
     def stop(self, sig=None):
         """Stops the server (SIGTERM; SIGINT under Wine) and returns its exit status."""
         sig = sig or STOP_SIGNAL
